@@ -1,0 +1,293 @@
+//! One builder per instruction. Each takes the keys an integrator knows and derives the
+//! rest (PDAs, programs), so the account list always matches the program's.
+
+use anchor_lang::prelude::{AccountMeta, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::system_program;
+use anchor_lang::{InstructionData, ToAccountMetas};
+use anchor_spl::token::ID as TOKEN_PROGRAM_ID;
+use tidepool::state::{MarketParams, PoolParams};
+use tidepool::{accounts, instruction, ID};
+
+use crate::pda;
+
+/// Where a pool's market and its oracle live; LP instructions and views need all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketOracle {
+    pub market: Pubkey,
+    pub price_update: Pubkey,
+}
+
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+fn with_markets(mut ix: Instruction, markets: &[MarketOracle]) -> Instruction {
+    for m in markets {
+        ix.accounts.push(AccountMeta::new_readonly(m.market, false));
+        ix.accounts
+            .push(AccountMeta::new_readonly(m.price_update, false));
+    }
+    ix
+}
+
+fn event_authority() -> Pubkey {
+    pda::event_authority().0
+}
+
+pub fn initialize(admin: &Pubkey, fee_recipient: &Pubkey) -> Instruction {
+    build(
+        accounts::Initialize {
+            admin: *admin,
+            config: pda::config().0,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::Initialize {
+            fee_recipient: *fee_recipient,
+        },
+    )
+}
+
+pub fn create_pool(
+    admin: &Pubkey,
+    pool_id: u16,
+    settlement_mint: &Pubkey,
+    settlement_feed_id: [u8; 32],
+    params: PoolParams,
+) -> Instruction {
+    let pool = pda::pool(pool_id).0;
+    build(
+        accounts::CreatePool {
+            admin: *admin,
+            config: pda::config().0,
+            pool,
+            settlement_mint: *settlement_mint,
+            vault: pda::vault(&pool).0,
+            lp_mint: pda::lp_mint(&pool).0,
+            token_program: TOKEN_PROGRAM_ID,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::CreatePool {
+            pool_id,
+            settlement_feed_id,
+            params,
+        },
+    )
+}
+
+/// `index` must be the pool's current `market_count`.
+pub fn create_market(
+    admin: &Pubkey,
+    pool: &Pubkey,
+    index: u8,
+    symbol: [u8; 16],
+    feed_id: [u8; 32],
+    params: MarketParams,
+) -> Instruction {
+    build(
+        accounts::CreateMarket {
+            admin: *admin,
+            config: pda::config().0,
+            pool: *pool,
+            market: pda::market(pool, index).0,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::CreateMarket {
+            symbol,
+            feed_id,
+            params,
+        },
+    )
+}
+
+pub fn update_pool_params(admin: &Pubkey, pool: &Pubkey, params: PoolParams) -> Instruction {
+    build(
+        accounts::UpdatePoolParams {
+            admin: *admin,
+            config: pda::config().0,
+            pool: *pool,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::UpdatePoolParams { params },
+    )
+}
+
+pub fn update_market_params(admin: &Pubkey, market: &Pubkey, params: MarketParams) -> Instruction {
+    build(
+        accounts::UpdateMarketParams {
+            admin: *admin,
+            config: pda::config().0,
+            market: *market,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::UpdateMarketParams { params },
+    )
+}
+
+/// Flags of the market (when given, with its pool), else of the pool, else protocol-wide.
+pub fn set_pause_flags(
+    admin: &Pubkey,
+    pool: Option<&Pubkey>,
+    market: Option<&Pubkey>,
+    flags: u16,
+) -> Instruction {
+    build(
+        accounts::SetPauseFlags {
+            admin: *admin,
+            config: pda::config().0,
+            pool: pool.copied(),
+            market: market.copied(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::SetPauseFlags { flags },
+    )
+}
+
+pub fn transfer_admin(admin: &Pubkey, new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::TransferAdmin {
+            admin: *admin,
+            config: pda::config().0,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::TransferAdmin {
+            new_admin: *new_admin,
+        },
+    )
+}
+
+pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptAdmin {
+            new_admin: *new_admin,
+            config: pda::config().0,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AcceptAdmin {},
+    )
+}
+
+/// Keys of a pool that LP instructions need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolKeys {
+    pub pool: Pubkey,
+    pub settlement_mint: Pubkey,
+    pub settlement_price_update: Pubkey,
+    pub markets: Vec<MarketOracle>,
+}
+
+impl PoolKeys {
+    pub fn vault(&self) -> Pubkey {
+        pda::vault(&self.pool).0
+    }
+    pub fn lp_mint(&self) -> Pubkey {
+        pda::lp_mint(&self.pool).0
+    }
+}
+
+pub fn deposit_liquidity(
+    owner: &Pubkey,
+    pool: &PoolKeys,
+    funding_account: &Pubkey,
+    lp_receiver: &Pubkey,
+    amount: u64,
+    min_shares_out: u64,
+) -> Instruction {
+    with_markets(
+        build(
+            accounts::DepositLiquidity {
+                owner: *owner,
+                config: pda::config().0,
+                pool: pool.pool,
+                vault: pool.vault(),
+                lp_mint: pool.lp_mint(),
+                funding_account: *funding_account,
+                lp_receiver: *lp_receiver,
+                settlement_price_update: pool.settlement_price_update,
+                token_program: TOKEN_PROGRAM_ID,
+                event_authority: event_authority(),
+                program: ID,
+            },
+            instruction::DepositLiquidity {
+                amount,
+                min_shares_out,
+            },
+        ),
+        &pool.markets,
+    )
+}
+
+pub fn withdraw_liquidity(
+    owner: &Pubkey,
+    pool: &PoolKeys,
+    lp_account: &Pubkey,
+    receiver: &Pubkey,
+    shares: u64,
+    min_amount_out: u64,
+) -> Instruction {
+    with_markets(
+        build(
+            accounts::WithdrawLiquidity {
+                owner: *owner,
+                config: pda::config().0,
+                pool: pool.pool,
+                vault: pool.vault(),
+                lp_mint: pool.lp_mint(),
+                lp_account: *lp_account,
+                receiver: *receiver,
+                settlement_price_update: pool.settlement_price_update,
+                token_program: TOKEN_PROGRAM_ID,
+                event_authority: event_authority(),
+                program: ID,
+            },
+            instruction::WithdrawLiquidity {
+                shares,
+                min_amount_out,
+            },
+        ),
+        &pool.markets,
+    )
+}
+
+pub fn refresh_market(pool: &Pubkey, market: &Pubkey, price_update: &Pubkey) -> Instruction {
+    build(
+        accounts::RefreshMarket {
+            pool: *pool,
+            market: *market,
+            price_update: *price_update,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::RefreshMarket {},
+    )
+}
+
+/// View; simulate it and decode the return data as `PoolValueView`.
+pub fn get_pool_value(pool: &PoolKeys) -> Instruction {
+    with_markets(
+        build(
+            accounts::GetPoolValue {
+                pool: pool.pool,
+                lp_mint: pool.lp_mint(),
+                settlement_price_update: pool.settlement_price_update,
+            },
+            instruction::GetPoolValue {},
+        ),
+        &pool.markets,
+    )
+}

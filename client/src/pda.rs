@@ -1,0 +1,30 @@
+//! Program-derived addresses. Each returns `(address, bump)`.
+
+use anchor_lang::prelude::Pubkey;
+use tidepool::constants::{CONFIG_SEED, LP_MINT_SEED, MARKET_SEED, POOL_SEED, VAULT_SEED};
+use tidepool::ID;
+
+pub fn config() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[CONFIG_SEED], &ID)
+}
+
+pub fn pool(pool_id: u16) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[POOL_SEED, &pool_id.to_le_bytes()], &ID)
+}
+
+pub fn vault(pool: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[VAULT_SEED, pool.as_ref()], &ID)
+}
+
+pub fn lp_mint(pool: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[LP_MINT_SEED, pool.as_ref()], &ID)
+}
+
+pub fn market(pool: &Pubkey, index: u8) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[MARKET_SEED, pool.as_ref(), &[index]], &ID)
+}
+
+/// Authority of `emit_cpi!` self-invocations (Anchor's `__event_authority`).
+pub fn event_authority() -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[b"__event_authority"], &ID)
+}

@@ -1,0 +1,42 @@
+//! Seeds, limits and flags. Fixed-point precisions live in `math::precision` so that the
+//! client and simulator get them without Anchor.
+
+pub use crate::math::precision::*;
+
+pub const CONFIG_SEED: &[u8] = b"config";
+pub const POOL_SEED: &[u8] = b"pool";
+pub const VAULT_SEED: &[u8] = b"vault";
+pub const LP_MINT_SEED: &[u8] = b"lp_mint";
+pub const MARKET_SEED: &[u8] = b"market";
+
+/// Layout version written into every account this program creates.
+pub const ACCOUNT_VERSION: u8 = 1;
+
+/// Markets per pool. Valuing a pool takes every market and its price account, so this
+/// bound keeps LP instructions inside one legacy transaction (8 pairs = 16 accounts on top
+/// of the instruction's own ~10).
+pub const MAX_MARKETS_PER_POOL: usize = 8;
+
+/// How far in the future (by the cluster clock) a Pyth publish time may be. Pyth's
+/// publish time is wall-clock time on Pythnet, and the Solana clock may lag it by a few
+/// seconds; anything further ahead is refused as future-dated.
+pub const ORACLE_MAX_FUTURE_SECONDS: i64 = 10;
+
+/// Pause flags, one bit an action. The effective flags of an action are the OR of the
+/// protocol's, the pool's and (for market actions) the market's. Liquidation and
+/// `refresh_market` are never paused.
+pub mod pause {
+    pub const DEPOSIT: u16 = 1 << 0;
+    pub const WITHDRAW: u16 = 1 << 1;
+    /// Opening and increasing positions.
+    pub const OPEN: u16 = 1 << 2;
+    /// Decreasing and closing positions.
+    pub const DECREASE: u16 = 1 << 3;
+    /// Adding and removing collateral.
+    pub const COLLATERAL: u16 = 1 << 4;
+    /// Keeper execution of take-profit / stop-loss orders.
+    pub const TRIGGER: u16 = 1 << 5;
+    /// Auto-deleveraging.
+    pub const DELEVERAGE: u16 = 1 << 6;
+    pub const ALL: u16 = DEPOSIT | WITHDRAW | OPEN | DECREASE | COLLATERAL | TRIGGER | DELEVERAGE;
+}

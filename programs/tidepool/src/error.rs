@@ -1,0 +1,132 @@
+use anchor_lang::prelude::*;
+
+use crate::math::MathError;
+
+#[error_code]
+pub enum TidepoolError {
+    // --- authority -------------------------------------------------------------------
+    #[msg("Signer is not the protocol admin")]
+    Unauthorized,
+    #[msg("Signer is not the pending admin")]
+    NotPendingAdmin,
+    #[msg("This action is paused")]
+    Paused,
+    #[msg("Pause flags contain unknown bits")]
+    InvalidPauseFlags,
+
+    // --- parameters ------------------------------------------------------------------
+    #[msg("Fee in bps is above its bound")]
+    InvalidFee,
+    #[msg("Margin ratio out of bounds (initial must exceed maintenance, both below 100%)")]
+    InvalidMarginRatio,
+    #[msg("Margin multiplier out of bounds")]
+    InvalidMarginMultiplier,
+    #[msg("Utilization bound must be in (0, 100%]")]
+    InvalidUtilization,
+    #[msg("Oracle max age must be between 1 second and 1 hour")]
+    InvalidOracleMaxAge,
+    #[msg("Oracle confidence bound out of range")]
+    InvalidOracleConfidenceBound,
+    #[msg("Oracle EMA deviation bound out of range")]
+    InvalidOracleDeviationBound,
+    #[msg("Settlement depeg bound out of range")]
+    InvalidDepegBound,
+    #[msg("Max profit factor out of range")]
+    InvalidProfitFactor,
+    #[msg("Max PnL factor out of range")]
+    InvalidPnlFactor,
+    #[msg("Open interest or skew cap out of range")]
+    InvalidOpenInterestCap,
+    #[msg("Borrow rate curve out of range")]
+    InvalidBorrowCurve,
+    #[msg("Funding parameters out of range")]
+    InvalidFundingParams,
+    #[msg("Volatility window or horizon out of range")]
+    InvalidVolatilityParams,
+    #[msg("Minimum hold time out of range")]
+    InvalidMinHold,
+    #[msg("Position size limits out of range")]
+    InvalidSizeLimits,
+    #[msg("Pyth feed id must not be zero")]
+    InvalidFeedId,
+    #[msg("Settlement mint has too many decimals")]
+    InvalidSettlementDecimals,
+
+    // --- accounts --------------------------------------------------------------------
+    #[msg("The pool already has the maximum number of markets")]
+    TooManyMarkets,
+    #[msg("Market does not belong to this pool")]
+    MarketPoolMismatch,
+    #[msg("Markets and price accounts must be passed as pairs for every pool market, in order")]
+    MarketAccountsMismatch,
+    #[msg("Vault is not this pool's vault")]
+    InvalidVault,
+    #[msg("LP mint is not this pool's LP mint")]
+    InvalidLpMint,
+    #[msg("Token account has the wrong mint")]
+    InvalidMint,
+    #[msg("Token account is not owned by the signer")]
+    InvalidTokenOwner,
+    #[msg("A market must be given with its pool")]
+    MissingPool,
+
+    // --- oracle ----------------------------------------------------------------------
+    #[msg("Price account is not owned by the Pyth receiver program")]
+    OracleWrongOwner,
+    #[msg("Price account is not a PriceUpdateV2")]
+    OracleInvalidAccount,
+    #[msg("Price update is not fully verified")]
+    OracleNotFullyVerified,
+    #[msg("Price update is for another feed")]
+    OracleFeedMismatch,
+    #[msg("Price update is too old")]
+    OracleStale,
+    #[msg("Price update is dated in the future")]
+    OracleFutureDated,
+    #[msg("Price update is older than the last one this market used")]
+    OracleOlderThanLastUsed,
+    #[msg("Oracle price is not positive")]
+    OracleNonPositivePrice,
+    #[msg("Oracle confidence interval is too wide")]
+    OracleConfidenceTooWide,
+    #[msg("Oracle spot price diverges too far from its EMA")]
+    OracleEmaDivergence,
+    #[msg("Oracle exponent is out of range")]
+    OracleInvalidExponent,
+    #[msg("Settlement token is off its peg")]
+    SettlementDepegged,
+
+    // --- amounts ---------------------------------------------------------------------
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("Deposit too small to mint any shares")]
+    DepositTooSmall,
+    #[msg("Withdrawal too small to pay out anything")]
+    WithdrawalTooSmall,
+    #[msg("Result is worse than the caller's slippage bound")]
+    SlippageExceeded,
+    #[msg("Pool value is zero: no shares can be priced")]
+    PoolValueZero,
+    #[msg("Withdrawal would take liquidity that backs open positions")]
+    InsufficientLiquidity,
+    #[msg("Not enough LP shares")]
+    InsufficientShares,
+
+    // --- math ------------------------------------------------------------------------
+    #[msg("Arithmetic overflow")]
+    MathOverflow,
+    #[msg("Division by zero")]
+    DivisionByZero,
+    #[msg("Value out of domain")]
+    MathDomain,
+}
+
+impl From<MathError> for Error {
+    fn from(e: MathError) -> Self {
+        match e {
+            MathError::Overflow => TidepoolError::MathOverflow.into(),
+            MathError::DivisionByZero => TidepoolError::DivisionByZero.into(),
+            MathError::OutOfDomain => TidepoolError::MathDomain.into(),
+        }
+    }
+}

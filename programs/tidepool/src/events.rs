@@ -1,0 +1,121 @@
+//! Events, emitted with `emit_cpi!` so they survive log truncation. Amounts are settlement
+//! base units unless a field says otherwise; prices `expo = -9`; USD `expo = -6`.
+
+use anchor_lang::prelude::*;
+
+use crate::state::{MarketParams, PoolParams};
+
+#[event]
+pub struct ConfigInitialized {
+    pub admin: Pubkey,
+    pub fee_recipient: Pubkey,
+}
+
+#[event]
+pub struct AdminTransferProposed {
+    pub admin: Pubkey,
+    /// `Pubkey::default()` cancels a pending transfer.
+    pub pending_admin: Pubkey,
+}
+
+#[event]
+pub struct AdminTransferred {
+    pub previous_admin: Pubkey,
+    pub new_admin: Pubkey,
+}
+
+#[event]
+pub struct PoolCreated {
+    pub pool: Pubkey,
+    pub pool_id: u16,
+    pub settlement_mint: Pubkey,
+    pub vault: Pubkey,
+    pub lp_mint: Pubkey,
+    pub settlement_feed_id: [u8; 32],
+    pub params: PoolParams,
+}
+
+#[event]
+pub struct PoolParamsUpdated {
+    pub pool: Pubkey,
+    pub params: PoolParams,
+}
+
+#[event]
+pub struct MarketCreated {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub index: u8,
+    pub symbol: [u8; 16],
+    pub feed_id: [u8; 32],
+    pub params: MarketParams,
+}
+
+#[event]
+pub struct MarketParamsUpdated {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub params: MarketParams,
+}
+
+#[event]
+pub struct PauseFlagsSet {
+    /// The config, pool or market whose flags changed.
+    pub target: Pubkey,
+    pub previous_flags: u16,
+    pub flags: u16,
+}
+
+#[event]
+pub struct LiquidityDeposited {
+    pub pool: Pubkey,
+    pub owner: Pubkey,
+    /// Settlement base units taken from the owner.
+    pub amount: u64,
+    /// LP fee kept by the pool.
+    pub fee: u64,
+    /// LP base units minted to the receiver.
+    pub shares_out: u64,
+    /// LP base units locked forever (first deposit only).
+    pub shares_locked: u64,
+    /// Pool value the shares were priced at (the highest plausible), before the deposit.
+    pub pool_value: u64,
+    /// Share supply after the deposit (locked shares included).
+    pub share_supply: u64,
+    /// LP balance after the deposit.
+    pub lp_balance: u64,
+}
+
+#[event]
+pub struct LiquidityWithdrawn {
+    pub pool: Pubkey,
+    pub owner: Pubkey,
+    /// LP base units burnt.
+    pub shares: u64,
+    /// Settlement base units paid to the receiver.
+    pub amount_out: u64,
+    /// LP fee kept by the pool.
+    pub fee: u64,
+    /// Pool value the shares were priced at (the lowest plausible), before the withdrawal.
+    pub pool_value: u64,
+    /// Share supply after the withdrawal (locked shares included).
+    pub share_supply: u64,
+    /// LP balance after the withdrawal.
+    pub lp_balance: u64,
+}
+
+#[event]
+pub struct MarketRefreshed {
+    pub market: Pubkey,
+    /// Spot price used, `expo = -9`.
+    pub price: u64,
+    /// EMA price, `expo = -9`.
+    pub ema_price: u64,
+    /// Confidence, `expo = -9`.
+    pub confidence: u64,
+    pub publish_time: i64,
+    /// Variance of log returns per second, `expo = -18`.
+    pub variance: u128,
+    /// Volatility over the market's horizon, `expo = -9`.
+    pub volatility: u64,
+}

@@ -1,0 +1,28 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::CONFIG_SEED;
+use crate::error::TidepoolError;
+use crate::events::AdminTransferred;
+use crate::state::Config;
+
+/// Second step of an admin handover: the pending admin signs to take over.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct AcceptAdmin<'info> {
+    pub new_admin: Signer<'info>,
+    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump,
+        constraint = config.pending_admin == new_admin.key() @ TidepoolError::NotPendingAdmin)]
+    pub config: Account<'info, Config>,
+}
+
+pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+    let config = &mut ctx.accounts.config;
+    let previous_admin = config.admin;
+    config.admin = ctx.accounts.new_admin.key();
+    config.pending_admin = Pubkey::default();
+    emit_cpi!(AdminTransferred {
+        previous_admin,
+        new_admin: config.admin,
+    });
+    Ok(())
+}

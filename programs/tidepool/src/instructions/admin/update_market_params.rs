@@ -1,0 +1,30 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::CONFIG_SEED;
+use crate::error::TidepoolError;
+use crate::events::MarketParamsUpdated;
+use crate::state::{Config, Market, MarketParams};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct UpdateMarketParams<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump,
+        has_one = admin @ TidepoolError::Unauthorized)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut)]
+    pub market: Box<Account<'info, Market>>,
+}
+
+pub fn update_market_params(ctx: Context<UpdateMarketParams>, params: MarketParams) -> Result<()> {
+    params.validate()?;
+    let market_key = ctx.accounts.market.key();
+    let market = &mut ctx.accounts.market;
+    market.params = params;
+    emit_cpi!(MarketParamsUpdated {
+        pool: market.pool,
+        market: market_key,
+        params,
+    });
+    Ok(())
+}

@@ -1,0 +1,28 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{CONFIG_SEED, POOL_SEED};
+use crate::error::TidepoolError;
+use crate::events::PoolParamsUpdated;
+use crate::state::{Config, Pool, PoolParams};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct UpdatePoolParams<'info> {
+    pub admin: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump,
+        has_one = admin @ TidepoolError::Unauthorized)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+}
+
+pub fn update_pool_params(ctx: Context<UpdatePoolParams>, params: PoolParams) -> Result<()> {
+    params.validate()?;
+    let pool_key = ctx.accounts.pool.key();
+    ctx.accounts.pool.params = params;
+    emit_cpi!(PoolParamsUpdated {
+        pool: pool_key,
+        params,
+    });
+    Ok(())
+}

@@ -1,0 +1,3 @@
+pub mod refresh_market;
+
+pub use refresh_market::*;

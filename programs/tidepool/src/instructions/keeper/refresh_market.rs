@@ -1,0 +1,49 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::POOL_SEED;
+use crate::error::TidepoolError;
+use crate::events::MarketRefreshed;
+use crate::math::volatility::volatility_over;
+use crate::oracle::read_price;
+use crate::state::{Market, Pool};
+
+/// Permissionless: read the market's oracle, update its last price and publish time and
+/// its realized-volatility estimate. Never paused.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RefreshMarket<'info> {
+    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    pub price_update: UncheckedAccount<'info>,
+}
+
+pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let market_key = ctx.accounts.market.key();
+    let market = &mut ctx.accounts.market;
+    let price = read_price(
+        &ctx.accounts.price_update,
+        &market.feed_id,
+        &market.params.oracle,
+        market.last_publish_time,
+        now,
+    )?;
+    market.observe_price(&price, now)?;
+    let volatility = volatility_over(
+        market.variance,
+        market.params.volatility_horizon_seconds as u64,
+    )?;
+    emit_cpi!(MarketRefreshed {
+        market: market_key,
+        price: market.last_price,
+        ema_price: market.last_ema_price,
+        confidence: market.last_confidence,
+        publish_time: market.last_publish_time,
+        variance: market.variance,
+        volatility,
+    });
+    Ok(())
+}

@@ -1,0 +1,34 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::Mint;
+
+use crate::constants::POOL_SEED;
+use crate::error::TidepoolError;
+use crate::state::Pool;
+use crate::valuation::{PoolMarks, PoolValueView};
+
+/// View: the pool's value (both ends of its plausible range), share prices and liquidity.
+///
+/// Remaining accounts: `[market_i, price_update_i]` for every market of the pool, in order.
+#[derive(Accounts)]
+pub struct GetPoolValue<'info> {
+    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
+    pub lp_mint: Box<Account<'info, Mint>>,
+    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    pub settlement_price_update: UncheckedAccount<'info>,
+}
+
+pub fn get_pool_value(ctx: Context<GetPoolValue>) -> Result<PoolValueView> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &ctx.accounts.pool;
+    let marks = PoolMarks::load(
+        pool,
+        &pool.key(),
+        &ctx.accounts.settlement_price_update,
+        ctx.remaining_accounts,
+        now,
+    )?;
+    let supply = pool.share_supply(ctx.accounts.lp_mint.supply)?;
+    PoolValueView::new(pool, &marks, supply)
+}

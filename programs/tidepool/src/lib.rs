@@ -1,0 +1,113 @@
+//! Tidepool: peer-to-pool clearing for perpetual futures on Solana.
+//!
+//! This module is the program's table of contents: one line per instruction, each
+//! handing on to its handler in `instructions/<actor>/`.
+#![allow(clippy::result_large_err)]
+// Anchor's macros expand `cfg`s this crate does not declare.
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod oracle;
+pub mod state;
+pub mod valuation;
+
+use instructions::*;
+use state::{MarketParams, PoolParams};
+use valuation::PoolValueView;
+
+declare_id!("37N8h9ubeEGqn8mdQqPe4NVXjv14mjXyzXwwni8j4JQK");
+
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "Tidepool",
+    project_url: "https://github.com/tidepool-protocol/tidepool",
+    contacts: "email:security@tidepool.dev",
+    policy: "https://github.com/tidepool-protocol/tidepool/blob/main/SECURITY.md",
+    source_code: "https://github.com/tidepool-protocol/tidepool"
+}
+
+#[program]
+pub mod tidepool {
+    use super::*;
+
+    // ---- admin ------------------------------------------------------------------------
+    pub fn initialize(ctx: Context<Initialize>, fee_recipient: Pubkey) -> Result<()> {
+        instructions::initialize(ctx, fee_recipient)
+    }
+
+    pub fn create_pool(
+        ctx: Context<CreatePool>,
+        pool_id: u16,
+        settlement_feed_id: [u8; 32],
+        params: PoolParams,
+    ) -> Result<()> {
+        instructions::create_pool(ctx, pool_id, settlement_feed_id, params)
+    }
+
+    pub fn create_market(
+        ctx: Context<CreateMarket>,
+        symbol: [u8; 16],
+        feed_id: [u8; 32],
+        params: MarketParams,
+    ) -> Result<()> {
+        instructions::create_market(ctx, symbol, feed_id, params)
+    }
+
+    pub fn update_pool_params(ctx: Context<UpdatePoolParams>, params: PoolParams) -> Result<()> {
+        instructions::update_pool_params(ctx, params)
+    }
+
+    pub fn update_market_params(
+        ctx: Context<UpdateMarketParams>,
+        params: MarketParams,
+    ) -> Result<()> {
+        instructions::update_market_params(ctx, params)
+    }
+
+    pub fn set_pause_flags(ctx: Context<SetPauseFlags>, flags: u16) -> Result<()> {
+        instructions::set_pause_flags(ctx, flags)
+    }
+
+    pub fn transfer_admin(ctx: Context<TransferAdmin>, new_admin: Pubkey) -> Result<()> {
+        instructions::transfer_admin(ctx, new_admin)
+    }
+
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::accept_admin(ctx)
+    }
+
+    // ---- LP ---------------------------------------------------------------------------
+    #[access_control(ctx.accounts.validate())]
+    pub fn deposit_liquidity(
+        ctx: Context<DepositLiquidity>,
+        amount: u64,
+        min_shares_out: u64,
+    ) -> Result<()> {
+        instructions::deposit_liquidity(ctx, amount, min_shares_out)
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn withdraw_liquidity(
+        ctx: Context<WithdrawLiquidity>,
+        shares: u64,
+        min_amount_out: u64,
+    ) -> Result<()> {
+        instructions::withdraw_liquidity(ctx, shares, min_amount_out)
+    }
+
+    // ---- keeper -----------------------------------------------------------------------
+    pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
+        instructions::refresh_market(ctx)
+    }
+
+    // ---- views ------------------------------------------------------------------------
+    pub fn get_pool_value(ctx: Context<GetPoolValue>) -> Result<PoolValueView> {
+        instructions::get_pool_value(ctx)
+    }
+}

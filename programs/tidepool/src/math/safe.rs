@@ -1,0 +1,184 @@
+//! Checked arithmetic that returns an error instead of panicking or wrapping.
+
+/// Why a math operation failed. The program maps each to its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MathError {
+    /// A result did not fit its type.
+    Overflow,
+    /// Division by zero.
+    DivisionByZero,
+    /// A value was out of the domain the function accepts (e.g. a Pyth exponent out of range).
+    OutOfDomain,
+}
+
+impl core::fmt::Display for MathError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MathError::Overflow => write!(f, "arithmetic overflow"),
+            MathError::DivisionByZero => write!(f, "division by zero"),
+            MathError::OutOfDomain => write!(f, "value out of domain"),
+        }
+    }
+}
+
+pub type MathResult<T> = core::result::Result<T, MathError>;
+
+/// Which way a division or conversion rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// Towards zero (floor for non-negative values).
+    Down,
+    /// Away from zero (ceiling for non-negative values).
+    Up,
+}
+
+/// Checked arithmetic on integers.
+pub trait SafeMath: Sized + Copy {
+    fn safe_add(self, rhs: Self) -> MathResult<Self>;
+    fn safe_sub(self, rhs: Self) -> MathResult<Self>;
+    fn safe_mul(self, rhs: Self) -> MathResult<Self>;
+    /// Division rounding towards zero.
+    fn safe_div(self, rhs: Self) -> MathResult<Self>;
+}
+
+macro_rules! impl_safe_math {
+    ($($t:ty),*) => {$(
+        impl SafeMath for $t {
+            #[inline]
+            fn safe_add(self, rhs: Self) -> MathResult<Self> {
+                self.checked_add(rhs).ok_or(MathError::Overflow)
+            }
+            #[inline]
+            fn safe_sub(self, rhs: Self) -> MathResult<Self> {
+                self.checked_sub(rhs).ok_or(MathError::Overflow)
+            }
+            #[inline]
+            fn safe_mul(self, rhs: Self) -> MathResult<Self> {
+                self.checked_mul(rhs).ok_or(MathError::Overflow)
+            }
+            #[inline]
+            fn safe_div(self, rhs: Self) -> MathResult<Self> {
+                if rhs == 0 {
+                    return Err(MathError::DivisionByZero);
+                }
+                self.checked_div(rhs).ok_or(MathError::Overflow)
+            }
+        }
+    )*};
+}
+impl_safe_math!(u16, u32, u64, u128, i64, i128);
+
+/// `a * b / c` in `u128` with the stated rounding.
+#[inline]
+pub fn mul_div(a: u128, b: u128, c: u128, rounding: Rounding) -> MathResult<u128> {
+    if c == 0 {
+        return Err(MathError::DivisionByZero);
+    }
+    let product = a.safe_mul(b)?;
+    let q = product / c;
+    match rounding {
+        Rounding::Down => Ok(q),
+        Rounding::Up => {
+            if product % c == 0 {
+                Ok(q)
+            } else {
+                q.safe_add(1)
+            }
+        }
+    }
+}
+
+/// `a / b` in `u128` with the stated rounding.
+#[inline]
+pub fn div_round(a: u128, b: u128, rounding: Rounding) -> MathResult<u128> {
+    mul_div(a, 1, b, rounding)
+}
+
+/// Narrow a `u128` to `u64`, failing rather than truncating.
+#[inline]
+pub fn to_u64(v: u128) -> MathResult<u64> {
+    u64::try_from(v).map_err(|_| MathError::Overflow)
+}
+
+/// Narrow an `i128` to `u128`, failing on negative values.
+#[inline]
+pub fn to_u128(v: i128) -> MathResult<u128> {
+    u128::try_from(v).map_err(|_| MathError::OutOfDomain)
+}
+
+/// `amount * bps / 10_000` with the stated rounding.
+#[inline]
+pub fn bps_of(amount: u64, bps: u64, rounding: Rounding) -> MathResult<u64> {
+    to_u64(mul_div(
+        amount as u128,
+        bps as u128,
+        super::BPS_DENOMINATOR as u128,
+        rounding,
+    )?)
+}
+
+/// Integer square root (floor) of a `u128`.
+pub fn isqrt(n: u128) -> u128 {
+    if n < 2 {
+        return n;
+    }
+    // Newton's method from a power-of-two start above the root; monotonically decreasing.
+    let shift = (128 - n.leading_zeros()).div_ceil(2);
+    let mut x: u128 = 1u128 << shift;
+    loop {
+        let y = (x + n / x) >> 1;
+        if y >= x {
+            return x;
+        }
+        x = y;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn mul_div_rounds_as_told() {
+        assert_eq!(mul_div(10, 1, 3, Rounding::Down), Ok(3));
+        assert_eq!(mul_div(10, 1, 3, Rounding::Up), Ok(4));
+        assert_eq!(mul_div(9, 1, 3, Rounding::Up), Ok(3));
+        assert_eq!(
+            mul_div(1, 1, 0, Rounding::Up),
+            Err(MathError::DivisionByZero)
+        );
+        assert_eq!(
+            mul_div(u128::MAX, 2, 1, Rounding::Down),
+            Err(MathError::Overflow)
+        );
+    }
+
+    #[test]
+    fn bps_and_narrowing() {
+        assert_eq!(bps_of(10_001, 30, Rounding::Up), Ok(31));
+        assert_eq!(bps_of(10_001, 30, Rounding::Down), Ok(30));
+        assert_eq!(to_u64(u64::MAX as u128 + 1), Err(MathError::Overflow));
+        assert_eq!(to_u128(-1), Err(MathError::OutOfDomain));
+        assert_eq!(5u64.safe_sub(6), Err(MathError::Overflow));
+    }
+
+    proptest! {
+        #[test]
+        fn isqrt_is_floor_root(n in any::<u128>()) {
+            let r = isqrt(n);
+            prop_assert!(r.checked_mul(r).is_some_and(|sq| sq <= n));
+            let r1 = r + 1;
+            prop_assert!(r1.checked_mul(r1).is_none_or(|sq| sq > n));
+        }
+
+        #[test]
+        fn up_minus_down_is_at_most_one(a in any::<u64>(), b in any::<u64>(), c in 1u64..) {
+            let d = mul_div(a as u128, b as u128, c as u128, Rounding::Down).unwrap();
+            let u = mul_div(a as u128, b as u128, c as u128, Rounding::Up).unwrap();
+            prop_assert!(u == d || u == d + 1);
+            prop_assert!(d * (c as u128) <= (a as u128) * (b as u128));
+            prop_assert!(u * (c as u128) >= (a as u128) * (b as u128));
+        }
+    }
+}

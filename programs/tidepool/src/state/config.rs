@@ -1,0 +1,25 @@
+use anchor_lang::prelude::*;
+
+/// Protocol-wide singleton. PDA `["config"]`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Config {
+    /// Layout version (`ACCOUNT_VERSION`).
+    pub version: u8,
+    pub bump: u8,
+    /// Protocol-wide pause flags (`constants::pause`), OR-ed into every pool's.
+    pub pause_flags: u16,
+    /// Signs admin instructions.
+    pub admin: Pubkey,
+    /// Proposed by `transfer_admin`, becomes admin on `accept_admin`; default when none.
+    pub pending_admin: Pubkey,
+    /// Receives protocol fees (`collect_protocol_fees`).
+    pub fee_recipient: Pubkey,
+    pub reserved: [u8; 64],
+}
+
+impl Config {
+    /// Bytes on chain, discriminator included.
+    pub const SIZE: usize = 8 + 1 + 1 + 2 + 32 * 3 + 64;
+}
+crate::const_assert_size!(Config, Config::SIZE);

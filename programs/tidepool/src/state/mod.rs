@@ -1,0 +1,24 @@
+//! Account layouts. Every account is Borsh with a fixed size (no vectors), a version
+//! byte and a reserved tail; sizes are asserted at compile time so that the offsets the
+//! clients rely on cannot drift silently.
+
+pub mod config;
+pub mod market;
+pub mod params;
+pub mod pool;
+
+pub use config::*;
+pub use market::*;
+pub use params::*;
+pub use pool::*;
+
+/// Compile-time equality of two sizes.
+#[macro_export]
+macro_rules! const_assert_size {
+    ($ty:ty, $size:expr) => {
+        const _: () = assert!(
+            8 + <$ty as anchor_lang::Space>::INIT_SPACE == $size,
+            "account size changed: update the constant and the documented offsets"
+        );
+    };
+}

@@ -1,0 +1,104 @@
+use anchor_lang::prelude::*;
+
+use super::PoolParams;
+use crate::constants::{MAX_MARKETS_PER_POOL, POOL_SEED};
+
+/// A liquidity pool over one settlement token. PDA `["pool", pool_id (u16 LE)]`.
+///
+/// Accounting identity (SPEC 7.1), in settlement base units:
+/// `vault balance = lp_balance + total_collateral + protocol_fees_owed (+ donations)`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Pool {
+    /// Layout version (`ACCOUNT_VERSION`).
+    pub version: u8,
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub lp_mint_bump: u8,
+    pub pool_id: u16,
+    /// Pause flags of this pool (`constants::pause`).
+    pub pause_flags: u16,
+    /// Decimals of the settlement mint (and of the LP mint).
+    pub settlement_decimals: u8,
+    /// Number of entries used in `markets`.
+    pub market_count: u8,
+    pub settlement_mint: Pubkey,
+    /// Token account PDA `["vault", pool]`, authority: this pool.
+    pub vault: Pubkey,
+    /// Mint PDA `["lp_mint", pool]`, authority: this pool.
+    pub lp_mint: Pubkey,
+    /// Pyth feed id of the settlement token's USD price.
+    pub settlement_feed_id: [u8; 32],
+    pub params: PoolParams,
+    /// Last settlement-price publish time used; later reads may not go back before it.
+    pub settlement_last_publish_time: i64,
+
+    /// LPs' money: deposits, fees earned and trader losses, less withdrawals and trader
+    /// profits. Settlement base units.
+    pub lp_balance: u64,
+    /// Σ collateral of all open positions, settlement base units.
+    pub total_collateral: u64,
+    /// Σ reserved profit of all open positions, settlement base units.
+    pub total_reserved: u64,
+    /// Protocol's share of fees, not yet collected. Settlement base units.
+    pub protocol_fees_owed: u64,
+    /// Cumulative bad debt absorbed by LPs. Settlement base units.
+    pub bad_debt: u64,
+    /// Cumulative fees credited to LPs (LP fees and their share of trading fees).
+    pub cumulative_lp_fees: u64,
+    /// Shares minted by the first deposit and locked forever (not in the LP mint's supply).
+    /// Share supply = LP mint supply + `locked_shares`.
+    pub locked_shares: u64,
+    /// This pool's markets, in creation order; the first `market_count` are set.
+    pub markets: [Pubkey; MAX_MARKETS_PER_POOL],
+    pub reserved: [u8; 128],
+}
+
+impl Pool {
+    /// Bytes on chain, discriminator included.
+    pub const SIZE: usize = 8
+        + 4
+        + 2
+        + 2
+        + 1
+        + 1
+        + 32 * 4
+        + PoolParams::INIT_SPACE
+        + 8
+        + 8 * 7
+        + 32 * MAX_MARKETS_PER_POOL
+        + 128;
+
+    pub fn markets(&self) -> &[Pubkey] {
+        &self.markets[..self.market_count as usize]
+    }
+
+    /// Share supply including the locked first-deposit shares.
+    pub fn share_supply(&self, lp_mint_supply: u64) -> Result<u64> {
+        lp_mint_supply
+            .checked_add(self.locked_shares)
+            .ok_or_else(|| crate::error::TidepoolError::MathOverflow.into())
+    }
+
+    /// Seeds to sign for the pool PDA (vault transfers, LP mint).
+    pub fn signer(&self) -> PoolSigner {
+        PoolSigner {
+            id: self.pool_id.to_le_bytes(),
+            bump: [self.bump],
+        }
+    }
+}
+
+/// Owned seed bytes of a pool PDA; `seeds()` borrows them for `CpiContext::new_with_signer`.
+pub struct PoolSigner {
+    id: [u8; 2],
+    bump: [u8; 1],
+}
+
+impl PoolSigner {
+    pub fn seeds(&self) -> [&[u8]; 3] {
+        [POOL_SEED, &self.id, &self.bump]
+    }
+}
+
+crate::const_assert_size!(Pool, Pool::SIZE);

@@ -1,0 +1,411 @@
+//! The runtime: program-test context, clock control, token helpers, transaction helpers
+//! and error assertions.
+
+use std::collections::HashMap;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::{AccountDeserialize, AnchorDeserialize};
+use anchor_spl::token::spl_token;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext};
+use solana_sdk::account::{Account, AccountSharedData};
+use solana_sdk::account_info::AccountInfo;
+use solana_sdk::clock::Clock;
+use solana_sdk::entrypoint::ProgramResult;
+use solana_sdk::instruction::{Instruction, InstructionError};
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::{Transaction, TransactionError};
+use solana_system_interface::instruction as system_instruction;
+
+use crate::pyth::PriceState;
+
+/// The program's entry as a plain builtin. Anchor's `entry` ties every argument to one
+/// `'info` lifetime, which the builtin signature cannot name; the runtime keeps the
+/// accounts alive for the whole call, so widening the lifetimes is sound here.
+fn process_instruction(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    let program_id: &Pubkey = unsafe { std::mem::transmute(program_id) };
+    let data: &[u8] = unsafe { std::mem::transmute(data) };
+    tidepool::entry(program_id, accounts, data)
+}
+
+/// `ProgramTest` with Tidepool: the compiled `tidepool.so` when `SBF_OUT_DIR` (or
+/// `BPF_OUT_DIR`) holds one, else the program natively as a builtin.
+pub fn program_test() -> ProgramTest {
+    let sbf = ["SBF_OUT_DIR", "BPF_OUT_DIR"].iter().any(|var| {
+        std::env::var(var)
+            .map(|dir| std::path::Path::new(&dir).join("tidepool.so").exists())
+            .unwrap_or(false)
+    });
+    if sbf {
+        let mut pt = ProgramTest::new("tidepool", tidepool::ID, None);
+        pt.prefer_bpf(true);
+        pt
+    } else {
+        let mut pt = ProgramTest::new(
+            "tidepool",
+            tidepool::ID,
+            solana_program_test::processor!(process_instruction),
+        );
+        pt.prefer_bpf(false);
+        pt
+    }
+}
+
+pub type TxResult = Result<(), BanksClientError>;
+
+/// A running runtime with helpers. Tests own it mutably.
+pub struct TestEnv {
+    pub ctx: ProgramTestContext,
+    /// Mint authority of every test mint.
+    pub mint_authority: Keypair,
+    /// Current content of every Pyth price account the harness made.
+    pub prices: HashMap<Pubkey, PriceState>,
+    /// Tokens sent to vaults outside the program (donations), per vault.
+    pub donations: HashMap<Pubkey, u64>,
+    nonce: u32,
+}
+
+impl TestEnv {
+    pub async fn start() -> Self {
+        let ctx = program_test().start_with_context().await;
+        let mut env = Self {
+            ctx,
+            mint_authority: Keypair::new(),
+            prices: HashMap::new(),
+            donations: HashMap::new(),
+            nonce: 0,
+        };
+        // A round start time makes timings readable.
+        env.set_time(1_700_000_000).await;
+        env
+    }
+
+    pub fn payer(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    // ---- transactions -------------------------------------------------------------
+
+    fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
+        // A compute-budget instruction, as real clients send, that also makes every
+        // transaction unique so that a repeated one is never deduplicated.
+        self.nonce = self.nonce.wrapping_add(1);
+        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(
+            1_400_000 - (self.nonce % 100_000),
+        )];
+        all.extend_from_slice(ixs);
+        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        keys.extend_from_slice(signers);
+        Transaction::new_signed_with_payer(
+            &all,
+            Some(&self.ctx.payer.pubkey()),
+            &keys,
+            self.ctx.last_blockhash,
+        )
+    }
+
+    /// Send one transaction; `signers` are the signers besides the fee payer.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult {
+        let tx = self.transaction(ixs, signers);
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Simulate one transaction; returns the return data of the last instruction.
+    pub async fn simulate_return<T: AnchorDeserialize>(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<T, TransactionError> {
+        let tx = self.transaction(ixs, signers);
+        let sim = self
+            .ctx
+            .banks_client
+            .simulate_transaction(tx)
+            .await
+            .expect("simulation runs");
+        if let Some(Err(e)) = sim.result {
+            return Err(e);
+        }
+        let data = sim
+            .simulation_details
+            .and_then(|d| d.return_data)
+            .map(|r| r.data)
+            .unwrap_or_default();
+        Ok(T::try_from_slice(&data).expect("return data decodes"))
+    }
+
+    /// Simulate and return the inner instructions' data (where `emit_cpi!` events live).
+    pub async fn simulate_inner_data(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Vec<Vec<u8>> {
+        let tx = self.transaction(ixs, signers);
+        let sim = self
+            .ctx
+            .banks_client
+            .simulate_transaction(tx)
+            .await
+            .expect("simulation runs");
+        assert!(
+            matches!(sim.result, Some(Ok(()))),
+            "simulation failed: {:?}",
+            sim.result
+        );
+        sim.simulation_details
+            .and_then(|d| d.inner_instructions)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .map(|i| i.instruction.data)
+            .collect()
+    }
+
+    // ---- clock --------------------------------------------------------------------
+
+    pub async fn clock(&mut self) -> Clock {
+        self.ctx
+            .banks_client
+            .get_sysvar::<Clock>()
+            .await
+            .expect("clock")
+    }
+
+    pub async fn now(&mut self) -> i64 {
+        self.clock().await.unix_timestamp
+    }
+
+    pub async fn set_time(&mut self, unix_timestamp: i64) {
+        let mut clock = self.clock().await;
+        clock.unix_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Move the clock forward and re-date every price account to the new time, as if the
+    /// oracles kept publishing.
+    pub async fn advance_time(&mut self, seconds: i64) {
+        let now = self.now().await + seconds;
+        self.set_time(now).await;
+        let keys: Vec<Pubkey> = self.prices.keys().copied().collect();
+        for key in keys {
+            self.update_price(&key, |p| p.publish_time = now);
+        }
+    }
+
+    // ---- accounts -----------------------------------------------------------------
+
+    pub async fn raw_account(&mut self, key: &Pubkey) -> Option<Account> {
+        self.ctx
+            .banks_client
+            .get_account(*key)
+            .await
+            .expect("banks client")
+    }
+
+    pub async fn account<T: AccountDeserialize>(&mut self, key: &Pubkey) -> T {
+        let acc = self
+            .raw_account(key)
+            .await
+            .unwrap_or_else(|| panic!("account {key} exists"));
+        T::try_deserialize(&mut &acc.data[..]).expect("account decodes")
+    }
+
+    pub fn set_account(&mut self, key: &Pubkey, account: Account) {
+        self.ctx.set_account(key, &AccountSharedData::from(account));
+    }
+
+    /// Create (or overwrite) a Pyth price account.
+    pub fn set_price(&mut self, key: &Pubkey, state: PriceState) {
+        self.prices.insert(*key, state);
+        self.set_account(key, state.to_account());
+    }
+
+    /// Change a Pyth price account in place.
+    pub fn update_price(&mut self, key: &Pubkey, f: impl FnOnce(&mut PriceState)) {
+        let mut state = *self.prices.get(key).expect("known price account");
+        f(&mut state);
+        self.set_price(key, state);
+    }
+
+    /// A fresh keypair with SOL for rent and fees.
+    pub async fn new_user(&mut self) -> Keypair {
+        let user = Keypair::new();
+        let ix = system_instruction::transfer(&self.payer(), &user.pubkey(), 10_000_000_000);
+        self.send(&[ix], &[]).await.expect("fund user");
+        user
+    }
+
+    // ---- tokens -------------------------------------------------------------------
+
+    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let ixs = [
+            system_instruction::create_account(
+                &self.payer(),
+                &mint.pubkey(),
+                rent.minimum_balance(spl_token::state::Mint::LEN),
+                spl_token::state::Mint::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_mint2(
+                &spl_token::ID,
+                &mint.pubkey(),
+                &self.mint_authority.pubkey(),
+                None,
+                decimals,
+            )
+            .unwrap(),
+        ];
+        self.send(&ixs, &[&mint]).await.expect("create mint");
+        mint.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        let account = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let ixs = [
+            system_instruction::create_account(
+                &self.payer(),
+                &account.pubkey(),
+                rent.minimum_balance(spl_token::state::Account::LEN),
+                spl_token::state::Account::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_account3(
+                &spl_token::ID,
+                &account.pubkey(),
+                mint,
+                owner,
+            )
+            .unwrap(),
+        ];
+        self.send(&ixs, &[&account])
+            .await
+            .expect("create token account");
+        account.pubkey()
+    }
+
+    pub async fn mint_to(&mut self, mint: &Pubkey, account: &Pubkey, amount: u64) {
+        let ix = spl_token::instruction::mint_to(
+            &spl_token::ID,
+            mint,
+            account,
+            &self.mint_authority.pubkey(),
+            &[],
+            amount,
+        )
+        .unwrap();
+        let authority = self.mint_authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await.expect("mint to");
+    }
+
+    /// Transfer tokens between accounts owned by `owner`'s signature.
+    pub async fn transfer_tokens(
+        &mut self,
+        from: &Pubkey,
+        to: &Pubkey,
+        owner: &Keypair,
+        amount: u64,
+    ) -> TxResult {
+        let ix = spl_token::instruction::transfer(
+            &spl_token::ID,
+            from,
+            to,
+            &owner.pubkey(),
+            &[],
+            amount,
+        )
+        .unwrap();
+        self.send(&[ix], &[owner]).await
+    }
+
+    pub async fn token_balance(&mut self, account: &Pubkey) -> u64 {
+        let acc = self.raw_account(account).await.expect("token account");
+        spl_token::state::Account::unpack(&acc.data)
+            .expect("token account decodes")
+            .amount
+    }
+
+    pub async fn mint_supply(&mut self, mint: &Pubkey) -> u64 {
+        let acc = self.raw_account(mint).await.expect("mint");
+        spl_token::state::Mint::unpack(&acc.data)
+            .expect("mint decodes")
+            .supply
+    }
+
+    // ---- nothing-moved assertions -------------------------------------------------
+
+    /// Record the lamports and data of `keys`.
+    pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Snapshot {
+        let mut accounts = Vec::with_capacity(keys.len());
+        for key in keys {
+            accounts.push((*key, self.raw_account(key).await));
+        }
+        Snapshot { accounts }
+    }
+}
+
+/// Accounts as they were; `assert_unchanged` proves a failed call moved nothing.
+pub struct Snapshot {
+    accounts: Vec<(Pubkey, Option<Account>)>,
+}
+
+impl Snapshot {
+    pub async fn assert_unchanged(&self, env: &mut TestEnv) {
+        for (key, before) in &self.accounts {
+            let after = env.raw_account(key).await;
+            let same = match (before, &after) {
+                (Some(b), Some(a)) => {
+                    b.lamports == a.lamports && b.data == a.data && b.owner == a.owner
+                }
+                (None, None) => true,
+                _ => false,
+            };
+            assert!(same, "account {key} changed although the call failed");
+        }
+    }
+}
+
+/// The custom error code of a failed transaction, if it failed with one.
+pub fn custom_error_code(result: &TxResult) -> Option<u32> {
+    let err = match result {
+        Err(BanksClientError::TransactionError(e)) => e.clone(),
+        Err(BanksClientError::SimulationError { err, .. }) => err.clone(),
+        _ => return None,
+    };
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(code),
+        _ => None,
+    }
+}
+
+/// Assert that `result` failed with the program error `expected` (a `TidepoolError` or an
+/// Anchor `ErrorCode`, both convert to their numeric code).
+#[track_caller]
+pub fn assert_error(result: TxResult, expected: impl Into<u32>) {
+    let expected: u32 = expected.into();
+    let got = custom_error_code(&result);
+    assert_eq!(
+        got,
+        Some(expected),
+        "expected error code {expected}, got {result:?}"
+    );
+}
+
+/// Assert a transaction failed with a runtime (non-custom) instruction error.
+#[track_caller]
+pub fn assert_instruction_error(result: TxResult, expected: InstructionError) {
+    match result {
+        Err(BanksClientError::TransactionError(TransactionError::InstructionError(_, e))) => {
+            assert_eq!(e, expected)
+        }
+        other => panic!("expected {expected:?}, got {other:?}"),
+    }
+}

@@ -1,0 +1,60 @@
+//! SPEC section 7, checked from outside after every step.
+
+use tidepool::state::{Market, Pool};
+use tidepool::valuation::PoolValueView;
+
+use crate::env::TestEnv;
+use crate::setup::PoolFixture;
+
+/// 1. vault = LP balance + Σ collateral + protocol fees owed (+ donations, tracked apart);
+/// 2. Σ reserved ≤ max utilization × LP balance;
+/// 3. the pool's totals equal the sums over its markets' sides.
+pub async fn check_invariants(env: &mut TestEnv, fixture: &PoolFixture) {
+    let pool: Pool = env.account(&fixture.key).await;
+    let vault = env.token_balance(&fixture.vault).await;
+    let donated = env.donations.get(&fixture.vault).copied().unwrap_or(0);
+    assert_eq!(
+        vault as u128,
+        pool.lp_balance as u128
+            + pool.total_collateral as u128
+            + pool.protocol_fees_owed as u128
+            + donated as u128,
+        "vault balance must equal LP balance + collateral + protocol fees (+ donations)"
+    );
+    assert!(
+        pool.total_reserved as u128 * 10_000
+            <= pool.params.max_utilization_bps as u128 * pool.lp_balance as u128,
+        "reserved {} exceeds max utilization of LP balance {}",
+        pool.total_reserved,
+        pool.lp_balance
+    );
+    let (mut collateral, mut reserved) = (0u128, 0u128);
+    assert_eq!(pool.market_count as usize, fixture.markets.len());
+    for m in &fixture.markets {
+        let market: Market = env.account(&m.key).await;
+        assert_eq!(market.pool, fixture.key);
+        for side in [&market.long, &market.short] {
+            collateral += side.total_collateral as u128;
+            reserved += side.total_reserved as u128;
+        }
+    }
+    assert_eq!(
+        collateral, pool.total_collateral as u128,
+        "Σ market collateral"
+    );
+    assert_eq!(reserved, pool.total_reserved as u128, "Σ market reserves");
+}
+
+/// 4. The share price an LP can withdraw at never falls through LP deposits and
+/// withdrawals alone: `value_after / supply_after >= value_before / supply_before`.
+#[track_caller]
+pub fn assert_share_price_not_lower(before: &PoolValueView, after: &PoolValueView) {
+    if before.share_supply == 0 {
+        return;
+    }
+    assert!(
+        after.pool_value_min as u128 * before.share_supply as u128
+            >= before.pool_value_min as u128 * after.share_supply as u128,
+        "share price fell: {before:?} -> {after:?}"
+    );
+}

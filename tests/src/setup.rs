@@ -1,0 +1,326 @@
+//! Protocol, pools, markets and users, built in one call with sane defaults.
+
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use tidepool::state::{MarketParams, OracleGuards, PoolParams};
+use tidepool::valuation::PoolValueView;
+use tidepool_client::ix::{self, MarketOracle, PoolKeys};
+use tidepool_client::pda;
+
+use crate::env::{TestEnv, TxResult};
+use crate::pyth::{feed_id, usd_e8, PriceState};
+
+pub const USDC: u64 = 1_000_000;
+
+pub fn default_pool_params() -> PoolParams {
+    PoolParams {
+        settlement_oracle: OracleGuards {
+            max_age_seconds: 60,
+            max_confidence_bps: 100,
+            max_ema_deviation_bps: 500,
+        },
+        max_depeg_bps: 200,
+        deposit_fee_bps: 10,
+        withdraw_fee_bps: 10,
+        max_utilization_bps: 8_000,
+        max_pnl_factor_bps: 5_000,
+        protocol_fee_share_bps: 2_000,
+    }
+}
+
+pub fn default_market_params() -> MarketParams {
+    MarketParams {
+        oracle: OracleGuards {
+            max_age_seconds: 60,
+            max_confidence_bps: 200,
+            max_ema_deviation_bps: 1_000,
+        },
+        base_initial_margin_bps: 500,
+        base_maintenance_margin_bps: 250,
+        volatility_multiplier_bps: 10_000,
+        utilization_multiplier_bps: 10_000,
+        size_margin_bps: 100,
+        size_margin_scale_usd: 1_000_000 * USDC,
+        volatility_horizon_seconds: 86_400,
+        volatility_ewma_seconds: 21_600,
+        max_long_open_interest_usd: 10_000_000 * USDC,
+        max_short_open_interest_usd: 10_000_000 * USDC,
+        max_skew_usd: 5_000_000 * USDC,
+        max_profit_factor_bps: 10_000,
+        min_hold_seconds: 60,
+        min_position_usd: 10 * USDC,
+        open_fee_bps: 10,
+        close_fee_bps: 10,
+        base_spread_bps: 5,
+        confidence_spread_bps: 10_000,
+        borrow_base_rate_bps: 100,
+        borrow_optimal_utilization_bps: 8_000,
+        borrow_slope1_bps: 1_000,
+        borrow_slope2_bps: 20_000,
+        funding_rate_bps: 5_000,
+        liquidation_fee_bps: 50,
+        keeper_fee_usd: USDC,
+    }
+}
+
+pub fn symbol(s: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..s.len()].copy_from_slice(s.as_bytes());
+    out
+}
+
+/// What pool to build.
+#[derive(Clone)]
+pub struct PoolSetup {
+    pub id: u16,
+    pub decimals: u8,
+    pub params: PoolParams,
+    /// Settlement token price (Pyth, `expo = -8`).
+    pub settlement_price: i64,
+    pub markets: Vec<MarketSetup>,
+}
+
+#[derive(Clone)]
+pub struct MarketSetup {
+    pub symbol: &'static str,
+    /// Index price (Pyth, `expo = -8`).
+    pub price: i64,
+    pub params: MarketParams,
+}
+
+impl MarketSetup {
+    pub fn new(symbol: &'static str, dollars: i64) -> Self {
+        Self {
+            symbol,
+            price: usd_e8(dollars),
+            params: default_market_params(),
+        }
+    }
+}
+
+impl Default for PoolSetup {
+    fn default() -> Self {
+        Self {
+            id: 0,
+            decimals: 6,
+            params: default_pool_params(),
+            settlement_price: usd_e8(1),
+            markets: vec![MarketSetup::new("SOL-PERP", 150)],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MarketFixture {
+    pub key: Pubkey,
+    pub oracle: Pubkey,
+    pub feed: [u8; 32],
+    pub index: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolFixture {
+    pub id: u16,
+    pub key: Pubkey,
+    pub mint: Pubkey,
+    pub decimals: u8,
+    pub vault: Pubkey,
+    pub lp_mint: Pubkey,
+    pub settlement_oracle: Pubkey,
+    pub settlement_feed: [u8; 32],
+    pub markets: Vec<MarketFixture>,
+}
+
+impl PoolFixture {
+    /// Keys for the client's LP builders and views.
+    pub fn keys(&self) -> PoolKeys {
+        PoolKeys {
+            pool: self.key,
+            settlement_mint: self.mint,
+            settlement_price_update: self.settlement_oracle,
+            markets: self
+                .markets
+                .iter()
+                .map(|m| MarketOracle {
+                    market: m.key,
+                    price_update: m.oracle,
+                })
+                .collect(),
+        }
+    }
+
+    /// Every program-owned or pool-owned account a failed call must leave untouched.
+    pub fn watched(&self) -> Vec<Pubkey> {
+        let mut keys = vec![pda::config().0, self.key, self.vault, self.lp_mint];
+        keys.extend(self.markets.iter().map(|m| m.key));
+        keys
+    }
+}
+
+/// A liquidity provider with a settlement token account and an LP token account.
+pub struct Lp {
+    pub user: Keypair,
+    pub token: Pubkey,
+    pub lp_token: Pubkey,
+}
+
+/// The protocol initialized, one pool created: what most tests start from.
+pub struct Fixture {
+    pub env: TestEnv,
+    pub admin: Keypair,
+    pub fee_recipient: Pubkey,
+    pub pool: PoolFixture,
+}
+
+impl Fixture {
+    pub async fn new() -> Self {
+        Self::with(PoolSetup::default()).await
+    }
+
+    pub async fn with(setup: PoolSetup) -> Self {
+        let mut env = TestEnv::start().await;
+        let admin = env.new_user().await;
+        let fee_recipient = Pubkey::new_unique();
+        env.send(
+            &[ix::initialize(&admin.pubkey(), &fee_recipient)],
+            &[&admin],
+        )
+        .await
+        .expect("initialize");
+        let pool = create_pool(&mut env, &admin, &setup).await;
+        Self {
+            env,
+            admin,
+            fee_recipient,
+            pool,
+        }
+    }
+
+    pub async fn new_lp(&mut self, tokens: u64) -> Lp {
+        new_lp(&mut self.env, &self.pool, tokens).await
+    }
+
+    pub async fn deposit(&mut self, lp: &Lp, amount: u64, min_shares_out: u64) -> TxResult {
+        let ix = ix::deposit_liquidity(
+            &lp.user.pubkey(),
+            &self.pool.keys(),
+            &lp.token,
+            &lp.lp_token,
+            amount,
+            min_shares_out,
+        );
+        self.env.send(&[ix], &[&lp.user]).await
+    }
+
+    pub async fn withdraw(&mut self, lp: &Lp, shares: u64, min_amount_out: u64) -> TxResult {
+        let ix = ix::withdraw_liquidity(
+            &lp.user.pubkey(),
+            &self.pool.keys(),
+            &lp.lp_token,
+            &lp.token,
+            shares,
+            min_amount_out,
+        );
+        self.env.send(&[ix], &[&lp.user]).await
+    }
+
+    pub async fn pool_value(&mut self) -> PoolValueView {
+        let ix = ix::get_pool_value(&self.pool.keys());
+        self.env
+            .simulate_return(&[ix], &[])
+            .await
+            .expect("get_pool_value")
+    }
+
+    pub async fn pool_state(&mut self) -> tidepool::state::Pool {
+        self.env.account(&self.pool.key).await
+    }
+
+    pub async fn market_state(&mut self, index: usize) -> tidepool::state::Market {
+        let key = self.pool.markets[index].key;
+        self.env.account(&key).await
+    }
+
+    pub async fn check_invariants(&mut self) {
+        crate::invariants::check_invariants(&mut self.env, &self.pool).await;
+    }
+}
+
+/// Create a pool with its settlement mint, its oracles and its markets.
+pub async fn create_pool(env: &mut TestEnv, admin: &Keypair, setup: &PoolSetup) -> PoolFixture {
+    let now = env.now().await;
+    let mint = env.create_mint(setup.decimals).await;
+    let key = pda::pool(setup.id).0;
+    let settlement_feed = feed_id(setup.id * 100);
+    let settlement_oracle = Pubkey::new_unique();
+    env.set_price(
+        &settlement_oracle,
+        PriceState::new(settlement_feed, setup.settlement_price, now),
+    );
+    env.send(
+        &[ix::create_pool(
+            &admin.pubkey(),
+            setup.id,
+            &mint,
+            settlement_feed,
+            setup.params,
+        )],
+        &[admin],
+    )
+    .await
+    .expect("create_pool");
+    let mut markets = Vec::new();
+    for (i, m) in setup.markets.iter().enumerate() {
+        let index = i as u8;
+        let feed = feed_id(setup.id * 100 + 1 + i as u16);
+        let oracle = Pubkey::new_unique();
+        env.set_price(&oracle, PriceState::new(feed, m.price, now));
+        env.send(
+            &[ix::create_market(
+                &admin.pubkey(),
+                &key,
+                index,
+                symbol(m.symbol),
+                feed,
+                m.params,
+            )],
+            &[admin],
+        )
+        .await
+        .expect("create_market");
+        markets.push(MarketFixture {
+            key: pda::market(&key, index).0,
+            oracle,
+            feed,
+            index,
+        });
+    }
+    PoolFixture {
+        id: setup.id,
+        key,
+        mint,
+        decimals: setup.decimals,
+        vault: pda::vault(&key).0,
+        lp_mint: pda::lp_mint(&key).0,
+        settlement_oracle,
+        settlement_feed,
+        markets,
+    }
+}
+
+/// A new LP holding `tokens` settlement base units and an empty LP token account.
+pub async fn new_lp(env: &mut TestEnv, pool: &PoolFixture, tokens: u64) -> Lp {
+    let user = env.new_user().await;
+    let token = env.create_token_account(&pool.mint, &user.pubkey()).await;
+    if tokens > 0 {
+        env.mint_to(&pool.mint, &token, tokens).await;
+    }
+    let lp_token = env
+        .create_token_account(&pool.lp_mint, &user.pubkey())
+        .await;
+    Lp {
+        user,
+        token,
+        lp_token,
+    }
+}

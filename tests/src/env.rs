@@ -116,8 +116,8 @@ impl TestEnv {
         self.ctx.banks_client.process_transaction(tx).await
     }
 
-    /// Simulate one transaction; returns the return data of the last instruction.
-    pub async fn simulate_return<T: AnchorDeserialize>(
+    /// Simulate a view and decode its return data.
+    pub async fn view<T: AnchorDeserialize>(
         &mut self,
         ixs: &[Instruction],
         signers: &[&Keypair],
@@ -218,6 +218,21 @@ impl TestEnv {
 
     pub fn set_account(&mut self, key: &Pubkey, account: Account) {
         self.ctx.set_account(key, &AccountSharedData::from(account));
+    }
+
+    /// Overwrite the data of an existing program account with `value` (same size, same
+    /// lamports). For tests that need a state no instruction of this slice can reach yet.
+    pub async fn write_account<T: anchor_lang::AccountSerialize>(
+        &mut self,
+        key: &Pubkey,
+        value: &T,
+    ) {
+        let mut acc = self.raw_account(key).await.expect("account exists");
+        let mut data = Vec::with_capacity(acc.data.len());
+        value.try_serialize(&mut data).expect("serializes");
+        assert_eq!(data.len(), acc.data.len(), "layout size");
+        acc.data = data;
+        self.set_account(key, acc);
     }
 
     /// Create (or overwrite) a Pyth price account.
@@ -371,6 +386,22 @@ impl Snapshot {
             assert!(same, "account {key} changed although the call failed");
         }
     }
+}
+
+/// Decode the `emit_cpi!` events of type `T` among inner-instruction data.
+pub fn decode_events<T>(inner: &[Vec<u8>]) -> Vec<T>
+where
+    T: anchor_lang::Event + AnchorDeserialize + anchor_lang::Discriminator,
+{
+    let tag = anchor_lang::event::EVENT_IX_TAG_LE;
+    inner
+        .iter()
+        .filter_map(|data| {
+            let rest = data.strip_prefix(tag)?;
+            let body = rest.strip_prefix(T::DISCRIMINATOR)?;
+            T::try_from_slice(body).ok()
+        })
+        .collect()
 }
 
 /// The custom error code of a failed transaction, if it failed with one.

@@ -45,8 +45,8 @@ pub async fn check_invariants(env: &mut TestEnv, fixture: &PoolFixture) {
     assert_eq!(reserved, pool.total_reserved as u128, "Σ market reserves");
 }
 
-/// 4. The share price an LP can withdraw at never falls through LP deposits and
-/// withdrawals alone: `value_after / supply_after >= value_before / supply_before`.
+/// Invariant 4: the share price an LP can withdraw at never falls through LP deposits
+/// and withdrawals alone (`value_after / supply_after >= value_before / supply_before`).
 #[track_caller]
 pub fn assert_share_price_not_lower(before: &PoolValueView, after: &PoolValueView) {
     if before.share_supply == 0 {

@@ -226,10 +226,7 @@ impl Fixture {
 
     pub async fn pool_value(&mut self) -> PoolValueView {
         let ix = ix::get_pool_value(&self.pool.keys());
-        self.env
-            .simulate_return(&[ix], &[])
-            .await
-            .expect("get_pool_value")
+        self.env.view(&[ix], &[]).await.expect("get_pool_value")
     }
 
     pub async fn pool_state(&mut self) -> tidepool::state::Pool {
@@ -239,6 +236,18 @@ impl Fixture {
     pub async fn market_state(&mut self, index: usize) -> tidepool::state::Market {
         let key = self.pool.markets[index].key;
         self.env.account(&key).await
+    }
+
+    /// Snapshot of the pool's accounts plus `extra`, for nothing-moved assertions.
+    pub async fn snapshot(&mut self, extra: &[Pubkey]) -> crate::env::Snapshot {
+        let mut keys = self.pool.watched();
+        keys.extend_from_slice(extra);
+        self.env.snapshot(&keys).await
+    }
+
+    /// Keys of an LP's token accounts.
+    pub fn lp_keys(lp: &Lp) -> [Pubkey; 2] {
+        [lp.token, lp.lp_token]
     }
 
     pub async fn check_invariants(&mut self) {

@@ -32,6 +32,7 @@ pub struct WithdrawLiquidity<'info> {
         constraint = lp_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub lp_account: Box<Account<'info, TokenAccount>>,
     /// Receives the settlement tokens (any holder).
+    /// (Anchor refuses the vault here: a mutable account passed twice.)
     #[account(mut, constraint = receiver.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiver: Box<Account<'info, TokenAccount>>,
     /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).

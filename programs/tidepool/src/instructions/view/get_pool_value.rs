@@ -30,5 +30,5 @@ pub fn get_pool_value(ctx: Context<GetPoolValue>) -> Result<PoolValueView> {
         now,
     )?;
     let supply = pool.share_supply(ctx.accounts.lp_mint.supply)?;
-    PoolValueView::new(pool, &marks, supply)
+    super::answer(PoolValueView::new(pool, &marks, supply)?)
 }

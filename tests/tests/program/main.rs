@@ -1,0 +1,8 @@
+//! Integration tests: the Tidepool program on the real Solana runtime. One test binary
+//! (one link of the runtime) with a module per area.
+#![allow(deprecated)]
+
+mod admin;
+mod lp;
+mod oracle;
+mod refresh;

@@ -7,6 +7,7 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod decode;
+pub mod errors;
 pub mod ix;
 pub mod pda;
 
@@ -15,3 +16,60 @@ pub use tidepool::math;
 pub use tidepool::state::{Config, Market, MarketParams, OracleGuards, Pool, PoolParams};
 pub use tidepool::valuation::PoolValueView;
 pub use tidepool::ID as PROGRAM_ID;
+
+#[cfg(test)]
+mod layout_tests {
+    use anchor_lang::prelude::Pubkey;
+    use anchor_lang::{AccountSerialize, Space};
+    use tidepool::state::{Config, Market, Pool};
+
+    /// Byte offset of the first occurrence of `needle` in `hay`.
+    fn offset_of(hay: &[u8], needle: &[u8]) -> usize {
+        hay.windows(needle.len())
+            .position(|w| w == needle)
+            .expect("marker present")
+    }
+
+    /// The offsets the README documents for clients (memcmp filters, decoders).
+    #[test]
+    fn documented_offsets_hold() {
+        assert_eq!(Config::SIZE, 8 + Config::INIT_SPACE);
+        let marker = Pubkey::new_from_array([0xab; 32]);
+        let mut config: Config = zeroed();
+        config.admin = marker;
+        let mut data = Vec::new();
+        config.try_serialize(&mut data).unwrap();
+        assert_eq!(offset_of(&data, marker.as_ref()), 12, "Config.admin");
+        let mut market: Market = zeroed();
+        market.pool = marker;
+        let mut data = Vec::new();
+        market.try_serialize(&mut data).unwrap();
+        assert_eq!(data.len(), Market::SIZE);
+        assert_eq!(offset_of(&data, marker.as_ref()), 13, "Market.pool");
+
+        let mut pool: Pool = zeroed();
+        pool.settlement_mint = marker;
+        pool.lp_balance = 0x0102_0304_0506_0708;
+        let mut data = Vec::new();
+        pool.try_serialize(&mut data).unwrap();
+        assert_eq!(data.len(), Pool::SIZE);
+        assert_eq!(
+            offset_of(&data, marker.as_ref()),
+            18,
+            "Pool.settlement_mint"
+        );
+        assert_eq!(
+            offset_of(&data, &0x0102_0304_0506_0708u64.to_le_bytes()),
+            174,
+            "Pool.lp_balance"
+        );
+        assert_eq!((Config::SIZE, Pool::SIZE, Market::SIZE), (172, 614, 527));
+    }
+
+    fn zeroed<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>() -> T {
+        // Every field of these accounts is plain data; an all-zero body decodes.
+        let mut bytes = T::DISCRIMINATOR.to_vec();
+        bytes.resize(4096, 0);
+        T::try_deserialize(&mut &bytes[..]).expect("zero body decodes")
+    }
+}

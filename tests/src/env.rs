@@ -92,7 +92,14 @@ impl TestEnv {
 
     // ---- transactions -------------------------------------------------------------
 
-    fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
+    async fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
+        // Long runs (the simulator) outlive a blockhash; take the bank's latest each time.
+        self.ctx.last_blockhash = self
+            .ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .expect("latest blockhash");
         // A compute-budget instruction, as real clients send, that also makes every
         // transaction unique so that a repeated one is never deduplicated.
         self.nonce = self.nonce.wrapping_add(1);
@@ -112,7 +119,7 @@ impl TestEnv {
 
     /// Send one transaction; `signers` are the signers besides the fee payer.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult {
-        let tx = self.transaction(ixs, signers);
+        let tx = self.transaction(ixs, signers).await;
         self.ctx.banks_client.process_transaction(tx).await
     }
 
@@ -122,7 +129,7 @@ impl TestEnv {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<T, TransactionError> {
-        let tx = self.transaction(ixs, signers);
+        let tx = self.transaction(ixs, signers).await;
         let sim = self
             .ctx
             .banks_client
@@ -146,7 +153,7 @@ impl TestEnv {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Vec<Vec<u8>> {
-        let tx = self.transaction(ixs, signers);
+        let tx = self.transaction(ixs, signers).await;
         let sim = self
             .ctx
             .banks_client

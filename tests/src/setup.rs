@@ -82,16 +82,16 @@ pub struct PoolSetup {
 
 #[derive(Clone)]
 pub struct MarketSetup {
-    pub symbol: &'static str,
+    pub symbol: String,
     /// Index price (Pyth, `expo = -8`).
     pub price: i64,
     pub params: MarketParams,
 }
 
 impl MarketSetup {
-    pub fn new(symbol: &'static str, dollars: i64) -> Self {
+    pub fn new(symbol: &str, dollars: i64) -> Self {
         Self {
-            symbol,
+            symbol: symbol.to_string(),
             price: usd_e8(dollars),
             params: default_market_params(),
         }
@@ -289,7 +289,7 @@ pub async fn create_pool(env: &mut TestEnv, admin: &Keypair, setup: &PoolSetup) 
                 &admin.pubkey(),
                 &key,
                 index,
-                symbol(m.symbol),
+                symbol(&m.symbol),
                 feed,
                 m.params,
             )],

@@ -24,12 +24,12 @@ use valuation::PoolValueView;
 declare_id!("37N8h9ubeEGqn8mdQqPe4NVXjv14mjXyzXwwni8j4JQK");
 
 #[cfg(not(feature = "no-entrypoint"))]
+// Placeholders until the project has public addresses: set them before any mainnet deploy.
 solana_security_txt::security_txt! {
     name: "Tidepool",
-    project_url: "https://github.com/tidepool-protocol/tidepool",
-    contacts: "email:security@tidepool.dev",
-    policy: "https://github.com/tidepool-protocol/tidepool/blob/main/SECURITY.md",
-    source_code: "https://github.com/tidepool-protocol/tidepool"
+    project_url: "https://tidepool.invalid",
+    contacts: "email:security@tidepool.invalid",
+    policy: "https://tidepool.invalid/security"
 }
 
 #[program]

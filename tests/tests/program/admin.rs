@@ -11,7 +11,7 @@ use tidepool::error::TidepoolError;
 use tidepool::events::{MarketCreated, PoolCreated};
 use tidepool::state::{Config, Market, MarketParams, Pool, PoolParams};
 use tidepool_client::{ix, pda};
-use tidepool_tests::*;
+use tidepool_harness::*;
 
 #[tokio::test]
 async fn initialize_sets_config_once() {

@@ -9,7 +9,7 @@ use tidepool::events::{LiquidityDeposited, LiquidityWithdrawn};
 use tidepool::math::shares::{quote_deposit, quote_withdraw, MINIMUM_LOCKED_SHARES};
 use tidepool::math::SHARE_PRICE_PRECISION;
 use tidepool_client::ix;
-use tidepool_tests::*;
+use tidepool_harness::*;
 
 fn fee_free() -> PoolSetup {
     let mut setup = PoolSetup::default();

@@ -7,7 +7,7 @@ use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use tidepool::constants::ORACLE_MAX_FUTURE_SECONDS;
 use tidepool::error::TidepoolError;
 use tidepool_client::ix;
-use tidepool_tests::*;
+use tidepool_harness::*;
 
 async fn refresh(f: &mut Fixture) -> TxResult {
     let m = &f.pool.markets[0];

@@ -6,7 +6,7 @@ use tidepool::error::TidepoolError;
 use tidepool::events::MarketRefreshed;
 use tidepool::math::volatility::{squared_log_return, update_variance, volatility_over};
 use tidepool_client::ix;
-use tidepool_tests::*;
+use tidepool_harness::*;
 
 const TAU: u64 = 21_600; // default_market_params().volatility_ewma_seconds
 

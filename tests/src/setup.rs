@@ -209,7 +209,9 @@ impl Fixture {
             amount,
             min_shares_out,
         );
-        self.env.send(&[ix], &[&lp.user]).await
+        let res = self.env.send(&[ix], &[&lp.user]).await;
+        self.after_step(&res).await;
+        res
     }
 
     pub async fn withdraw(&mut self, lp: &Lp, shares: u64, min_amount_out: u64) -> TxResult {
@@ -221,7 +223,16 @@ impl Fixture {
             shares,
             min_amount_out,
         );
-        self.env.send(&[ix], &[&lp.user]).await
+        let res = self.env.send(&[ix], &[&lp.user]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    /// SPEC 7 after every step that went through.
+    async fn after_step(&mut self, res: &TxResult) {
+        if res.is_ok() {
+            self.check_invariants().await;
+        }
     }
 
     pub async fn pool_value(&mut self) -> PoolValueView {

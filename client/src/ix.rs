@@ -6,7 +6,7 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::system_program;
 use anchor_lang::{InstructionData, ToAccountMetas};
 use anchor_spl::token::ID as TOKEN_PROGRAM_ID;
-use tidepool::state::{MarketParams, PoolParams};
+use tidepool::state::{MarketParams, PoolParams, Side};
 use tidepool::{accounts, instruction, ID};
 
 use crate::pda;
@@ -289,5 +289,190 @@ pub fn get_pool_value(pool: &PoolKeys) -> Instruction {
             instruction::GetPoolValue {},
         ),
         &pool.markets,
+    )
+}
+
+/// Keys of one market that trading instructions need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketKeys {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub price_update: Pubkey,
+    pub settlement_price_update: Pubkey,
+}
+
+impl MarketKeys {
+    pub fn position(&self, owner: &Pubkey, side: Side) -> Pubkey {
+        pda::position(&self.market, owner, side).0
+    }
+}
+
+/// Open, or increase the owner's position on `side`.
+pub fn open_position(
+    owner: &Pubkey,
+    m: &MarketKeys,
+    funding_account: &Pubkey,
+    side: Side,
+    size_usd: u64,
+    collateral: u64,
+    acceptable_price: u64,
+) -> Instruction {
+    build(
+        accounts::OpenPosition {
+            owner: *owner,
+            config: pda::config().0,
+            pool: m.pool,
+            market: m.market,
+            position: m.position(owner, side),
+            vault: pda::vault(&m.pool).0,
+            funding_account: *funding_account,
+            price_update: m.price_update,
+            settlement_price_update: m.settlement_price_update,
+            token_program: TOKEN_PROGRAM_ID,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::OpenPosition {
+            side,
+            size_usd,
+            collateral,
+            acceptable_price,
+        },
+    )
+}
+
+/// Decrease (or, with `size_usd` of at least the position's, close) a position.
+pub fn decrease_position(
+    owner: &Pubkey,
+    m: &MarketKeys,
+    side: Side,
+    receiving_account: &Pubkey,
+    size_usd: u64,
+    acceptable_price: u64,
+    min_amount_out: u64,
+) -> Instruction {
+    build(
+        accounts::DecreasePosition {
+            owner: *owner,
+            config: pda::config().0,
+            pool: m.pool,
+            market: m.market,
+            position: m.position(owner, side),
+            vault: pda::vault(&m.pool).0,
+            receiving_account: *receiving_account,
+            price_update: m.price_update,
+            settlement_price_update: m.settlement_price_update,
+            token_program: TOKEN_PROGRAM_ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::DecreasePosition {
+            size_usd,
+            acceptable_price,
+            min_amount_out,
+        },
+    )
+}
+
+pub fn add_collateral(
+    owner: &Pubkey,
+    m: &MarketKeys,
+    side: Side,
+    funding_account: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        accounts::AddCollateral {
+            owner: *owner,
+            config: pda::config().0,
+            pool: m.pool,
+            market: m.market,
+            position: m.position(owner, side),
+            vault: pda::vault(&m.pool).0,
+            funding_account: *funding_account,
+            token_program: TOKEN_PROGRAM_ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AddCollateral { amount },
+    )
+}
+
+pub fn remove_collateral(
+    owner: &Pubkey,
+    m: &MarketKeys,
+    side: Side,
+    receiving_account: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    build(
+        accounts::RemoveCollateral {
+            owner: *owner,
+            config: pda::config().0,
+            pool: m.pool,
+            market: m.market,
+            position: m.position(owner, side),
+            vault: pda::vault(&m.pool).0,
+            receiving_account: *receiving_account,
+            price_update: m.price_update,
+            settlement_price_update: m.settlement_price_update,
+            token_program: TOKEN_PROGRAM_ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::RemoveCollateral { amount },
+    )
+}
+
+/// View; decode the return data as `OpenQuote`. `position`: the one to increase, if any.
+pub fn quote_open_position(
+    m: &MarketKeys,
+    position: Option<&Pubkey>,
+    side: Side,
+    size_usd: u64,
+    collateral: u64,
+) -> Instruction {
+    build(
+        accounts::QuoteOpenPosition {
+            pool: m.pool,
+            market: m.market,
+            position: position.copied(),
+            price_update: m.price_update,
+            settlement_price_update: m.settlement_price_update,
+        },
+        instruction::QuoteOpenPosition {
+            side,
+            size_usd,
+            collateral,
+        },
+    )
+}
+
+/// View; decode the return data as `DecreaseOutcome`.
+pub fn quote_decrease_position(m: &MarketKeys, position: &Pubkey, size_usd: u64) -> Instruction {
+    build(
+        accounts::QuoteDecreasePosition {
+            pool: m.pool,
+            market: m.market,
+            position: *position,
+            price_update: m.price_update,
+            settlement_price_update: m.settlement_price_update,
+        },
+        instruction::QuoteDecreasePosition { size_usd },
+    )
+}
+
+/// View; decode the return data as `PositionHealth`.
+pub fn get_position_health(m: &MarketKeys, position: &Pubkey) -> Instruction {
+    build(
+        accounts::GetPositionHealth {
+            pool: m.pool,
+            market: m.market,
+            position: *position,
+            price_update: m.price_update,
+            settlement_price_update: m.settlement_price_update,
+        },
+        instruction::GetPositionHealth {},
     )
 }

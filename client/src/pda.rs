@@ -1,7 +1,10 @@
 //! Program-derived addresses. Each returns `(address, bump)`.
 
 use anchor_lang::prelude::Pubkey;
-use tidepool::constants::{CONFIG_SEED, LP_MINT_SEED, MARKET_SEED, POOL_SEED, VAULT_SEED};
+use tidepool::constants::{
+    CONFIG_SEED, LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, VAULT_SEED,
+};
+use tidepool::state::Side;
 use tidepool::ID;
 
 pub fn config() -> (Pubkey, u8) {
@@ -22,6 +25,18 @@ pub fn lp_mint(pool: &Pubkey) -> (Pubkey, u8) {
 
 pub fn market(pool: &Pubkey, index: u8) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[MARKET_SEED, pool.as_ref(), &[index]], &ID)
+}
+
+pub fn position(market: &Pubkey, owner: &Pubkey, side: Side) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[
+            POSITION_SEED,
+            market.as_ref(),
+            owner.as_ref(),
+            &[side.seed()],
+        ],
+        &ID,
+    )
 }
 
 /// Authority of `emit_cpi!` self-invocations (Anchor's `__event_authority`).

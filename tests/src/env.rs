@@ -68,6 +68,8 @@ pub struct TestEnv {
     pub prices: HashMap<Pubkey, PriceState>,
     /// Tokens sent to vaults outside the program (donations), per vault.
     pub donations: HashMap<Pubkey, u64>,
+    /// Every position account a test opened (closed ones are simply gone).
+    pub positions: std::collections::BTreeSet<Pubkey>,
     nonce: u32,
 }
 
@@ -79,6 +81,7 @@ impl TestEnv {
             mint_authority: Keypair::new(),
             prices: HashMap::new(),
             donations: HashMap::new(),
+            positions: Default::default(),
             nonce: 0,
         };
         // A round start time makes timings readable.

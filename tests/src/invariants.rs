@@ -1,14 +1,18 @@
 //! SPEC section 7, checked from outside after every step.
 
-use tidepool::state::{Market, Pool};
+use anchor_lang::AccountDeserialize;
+use tidepool::state::{Market, Pool, Position};
 use tidepool::valuation::PoolValueView;
+
+use anchor_lang::prelude::Pubkey;
 
 use crate::env::TestEnv;
 use crate::setup::PoolFixture;
 
 /// 1. vault = LP balance + Σ collateral + protocol fees owed (+ donations, tracked apart);
 /// 2. Σ reserved ≤ max utilization × LP balance;
-/// 3. the pool's totals equal the sums over its markets' sides.
+/// 3. the pool's totals equal the sums over its markets' sides, and every side's open
+///    interest, entry notional, collateral and reserves equal the sums over its positions.
 pub async fn check_invariants(env: &mut TestEnv, fixture: &PoolFixture) {
     let pool: Pool = env.account(&fixture.key).await;
     let vault = env.token_balance(&fixture.vault).await;
@@ -43,6 +47,40 @@ pub async fn check_invariants(env: &mut TestEnv, fixture: &PoolFixture) {
         "Σ market collateral"
     );
     assert_eq!(reserved, pool.total_reserved as u128, "Σ market reserves");
+
+    // Σ over positions, per market and side: [size, notional, collateral, reserved, count].
+    let mut sums = std::collections::HashMap::<(Pubkey, bool), [u128; 5]>::new();
+    let keys: Vec<Pubkey> = env.positions.iter().copied().collect();
+    for key in keys {
+        let Some(acc) = env.raw_account(&key).await else {
+            continue;
+        };
+        if acc.owner != tidepool::ID || acc.data.is_empty() {
+            continue;
+        }
+        let p = Position::try_deserialize(&mut &acc.data[..]).expect("position decodes");
+        let s = sums.entry((p.market, p.is_long())).or_default();
+        s[0] += p.size_base as u128;
+        s[1] += p.entry_notional_usd as u128;
+        s[2] += p.collateral as u128;
+        s[3] += p.reserved as u128;
+        s[4] += 1;
+    }
+    for m in &fixture.markets {
+        let market: Market = env.account(&m.key).await;
+        for (is_long, side) in [(true, &market.long), (false, &market.short)] {
+            let s = sums.get(&(m.key, is_long)).copied().unwrap_or_default();
+            let got = [
+                side.open_interest_base as u128,
+                side.open_interest_usd as u128,
+                side.total_collateral as u128,
+                side.total_reserved as u128,
+                side.position_count as u128,
+            ];
+            let name = if is_long { "long" } else { "short" };
+            assert_eq!(got, s, "market {} {name} side equals Σ positions", m.key);
+        }
+    }
 }
 
 /// Invariant 4: the share price an LP can withdraw at never falls through LP deposits

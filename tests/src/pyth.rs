@@ -92,3 +92,18 @@ pub fn account_with_data(data: Vec<u8>, owner: Pubkey) -> Account {
         rent_epoch: 0,
     }
 }
+
+impl PriceState {
+    /// The reading as the program converts it (spot/EMA down, confidence up; expo -8 -> -9
+    /// is exact).
+    pub fn oracle_price(&self) -> tidepool::math::oracle::OraclePrice {
+        use tidepool::math::oracle::pyth_to_price;
+        use tidepool::math::Rounding;
+        tidepool::math::oracle::OraclePrice {
+            spot: pyth_to_price(self.price as u64, self.expo, Rounding::Down).unwrap(),
+            ema: pyth_to_price(self.ema_price as u64, self.expo, Rounding::Down).unwrap(),
+            confidence: pyth_to_price(self.conf, self.expo, Rounding::Up).unwrap(),
+            publish_time: self.publish_time,
+        }
+    }
+}

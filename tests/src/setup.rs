@@ -1,10 +1,15 @@
 //! Protocol, pools, markets and users, built in one call with sane defaults.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountDeserialize;
 use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::TransactionError;
+use tidepool::instructions::OpenQuote;
 use tidepool::state::{MarketParams, OracleGuards, PoolParams};
+use tidepool::state::{Position, PositionHealth, Side};
+use tidepool::trade::DecreaseOutcome;
 use tidepool::valuation::PoolValueView;
-use tidepool_client::ix::{self, MarketOracle, PoolKeys};
+use tidepool_client::ix::{self, MarketKeys, MarketOracle, PoolKeys};
 use tidepool_client::pda;
 
 use crate::env::{TestEnv, TxResult};
@@ -157,6 +162,12 @@ impl PoolFixture {
     }
 }
 
+/// A trader with a settlement token account.
+pub struct Trader {
+    pub user: Keypair,
+    pub token: Pubkey,
+}
+
 /// A liquidity provider with a settlement token account and an LP token account.
 pub struct Lp {
     pub user: Keypair,
@@ -229,7 +240,7 @@ impl Fixture {
     }
 
     /// SPEC 7 after every step that went through.
-    async fn after_step(&mut self, res: &TxResult) {
+    pub async fn after_step(&mut self, res: &TxResult) {
         if res.is_ok() {
             self.check_invariants().await;
         }
@@ -263,6 +274,190 @@ impl Fixture {
 
     pub async fn check_invariants(&mut self) {
         crate::invariants::check_invariants(&mut self.env, &self.pool).await;
+    }
+
+    // ---- trading --------------------------------------------------------------------
+
+    pub fn market_keys(&self, index: usize) -> MarketKeys {
+        MarketKeys {
+            pool: self.pool.key,
+            market: self.pool.markets[index].key,
+            price_update: self.pool.markets[index].oracle,
+            settlement_price_update: self.pool.settlement_oracle,
+        }
+    }
+
+    pub async fn new_trader(&mut self, tokens: u64) -> Trader {
+        let user = self.env.new_user().await;
+        let token = self
+            .env
+            .create_token_account(&self.pool.mint, &user.pubkey())
+            .await;
+        if tokens > 0 {
+            self.env.mint_to(&self.pool.mint, &token, tokens).await;
+        }
+        Trader { user, token }
+    }
+
+    pub fn position_key(&self, trader: &Trader, side: Side) -> Pubkey {
+        self.market_keys(0).position(&trader.user.pubkey(), side)
+    }
+
+    /// Open or increase on market 0, accepting any price.
+    pub async fn open(
+        &mut self,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+    ) -> TxResult {
+        let any = if side.is_long() { u64::MAX } else { 0 };
+        self.open_at(t, side, size_usd, collateral, any).await
+    }
+
+    pub async fn open_at(
+        &mut self,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+        acceptable_price: u64,
+    ) -> TxResult {
+        let ixn = ix::open_position(
+            &t.user.pubkey(),
+            &self.market_keys(0),
+            &t.token,
+            side,
+            size_usd,
+            collateral,
+            acceptable_price,
+        );
+        let res = self.env.send(&[ixn], &[&t.user]).await;
+        if res.is_ok() {
+            let key = self.position_key(t, side);
+            self.env.positions.insert(key);
+        }
+        self.after_step(&res).await;
+        res
+    }
+
+    /// Decrease on market 0 with no price or payout bound.
+    pub async fn decrease(&mut self, t: &Trader, side: Side, size_usd: u64) -> TxResult {
+        let any = if side.is_long() { 0 } else { u64::MAX };
+        self.decrease_at(t, side, size_usd, any, 0).await
+    }
+
+    pub async fn decrease_at(
+        &mut self,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+        acceptable_price: u64,
+        min_amount_out: u64,
+    ) -> TxResult {
+        let ixn = ix::decrease_position(
+            &t.user.pubkey(),
+            &self.market_keys(0),
+            side,
+            &t.token,
+            size_usd,
+            acceptable_price,
+            min_amount_out,
+        );
+        let res = self.env.send(&[ixn], &[&t.user]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    pub async fn add_collateral(&mut self, t: &Trader, side: Side, amount: u64) -> TxResult {
+        let ixn = ix::add_collateral(
+            &t.user.pubkey(),
+            &self.market_keys(0),
+            side,
+            &t.token,
+            amount,
+        );
+        let res = self.env.send(&[ixn], &[&t.user]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    pub async fn remove_collateral(&mut self, t: &Trader, side: Side, amount: u64) -> TxResult {
+        let ixn = ix::remove_collateral(
+            &t.user.pubkey(),
+            &self.market_keys(0),
+            side,
+            &t.token,
+            amount,
+        );
+        let res = self.env.send(&[ixn], &[&t.user]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    pub async fn position(&mut self, t: &Trader, side: Side) -> Option<Position> {
+        let key = self.position_key(t, side);
+        let acc = self.env.raw_account(&key).await?;
+        Some(Position::try_deserialize(&mut &acc.data[..]).expect("position decodes"))
+    }
+
+    pub async fn health(&mut self, t: &Trader, side: Side) -> PositionHealth {
+        let key = self.position_key(t, side);
+        let ixn = ix::get_position_health(&self.market_keys(0), &key);
+        self.env
+            .view(&[ixn], &[])
+            .await
+            .expect("get_position_health")
+    }
+
+    pub async fn quote_open(
+        &mut self,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+    ) -> Result<OpenQuote, TransactionError> {
+        let ixn = ix::quote_open_position(&self.market_keys(0), None, side, size_usd, collateral);
+        self.env.view(&[ixn], &[]).await
+    }
+
+    pub async fn quote_decrease(
+        &mut self,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+    ) -> Result<DecreaseOutcome, TransactionError> {
+        let key = self.position_key(t, side);
+        let ixn = ix::quote_decrease_position(&self.market_keys(0), &key, size_usd);
+        self.env.view(&[ixn], &[]).await
+    }
+
+    /// Move market `index`'s oracle to `price` (Pyth `expo = -8`), EMA included, dated now.
+    pub async fn set_market_price(&mut self, index: usize, price: i64) {
+        let now = self.env.now().await;
+        let oracle = self.pool.markets[index].oracle;
+        self.env.update_price(&oracle, |p| {
+            p.price = price;
+            p.ema_price = price;
+            p.conf = (price.unsigned_abs() / 2_000).max(1);
+            p.publish_time = now;
+        });
+    }
+
+    /// Zero confidence on every oracle of the pool: fills are spot ± the base spread and
+    /// every USD/token conversion is exact, so tests can state amounts to the unit.
+    pub fn zero_confidence(&mut self) {
+        let mut oracles = vec![self.pool.settlement_oracle];
+        oracles.extend(self.pool.markets.iter().map(|m| m.oracle));
+        for oracle in oracles {
+            self.env.update_price(&oracle, |p| p.conf = 0);
+        }
+    }
+
+    /// A funded pool: one LP depositing `amount`.
+    pub async fn seed_liquidity(&mut self, amount: u64) -> Lp {
+        let lp = self.new_lp(amount).await;
+        self.deposit(&lp, amount, 0).await.expect("seed deposit");
+        lp
     }
 }
 

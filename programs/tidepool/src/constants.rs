@@ -8,6 +8,7 @@ pub const POOL_SEED: &[u8] = b"pool";
 pub const VAULT_SEED: &[u8] = b"vault";
 pub const LP_MINT_SEED: &[u8] = b"lp_mint";
 pub const MARKET_SEED: &[u8] = b"market";
+pub const POSITION_SEED: &[u8] = b"position";
 
 /// Layout version written into every account this program creates.
 pub const ACCOUNT_VERSION: u8 = 1;

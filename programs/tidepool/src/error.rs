@@ -112,6 +112,30 @@ pub enum TidepoolError {
     #[msg("Not enough LP shares")]
     InsufficientShares,
 
+    // --- trading ---------------------------------------------------------------------
+    #[msg("Size must be greater than zero")]
+    ZeroSize,
+    #[msg("Position would be below the market's minimum size")]
+    PositionTooSmall,
+    #[msg("What would remain of the position is below the minimum size: close it in full")]
+    RemainingPositionTooSmall,
+    #[msg("Collateral does not cover the fees due")]
+    InsufficientCollateral,
+    #[msg("Equity would be below the initial margin")]
+    InsufficientMargin,
+    #[msg("Reserves would exceed the pool's maximum utilization")]
+    MaxUtilizationExceeded,
+    #[msg("Open interest would exceed the side's cap")]
+    OpenInterestCapExceeded,
+    #[msg("Skew between longs and shorts would exceed the market's cap")]
+    SkewCapExceeded,
+    #[msg("Fill price is worse than the acceptable price")]
+    PriceSlippage,
+    #[msg("Position belongs to another owner or market")]
+    InvalidPosition,
+    #[msg("Fees and funding exceed the collateral: close the position in full")]
+    PositionUnderwater,
+
     // --- math ------------------------------------------------------------------------
     #[msg("Arithmetic overflow")]
     MathOverflow,

@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{MarketParams, PoolParams};
+use crate::state::{MarketParams, PoolParams, Side};
 
 #[event]
 pub struct ConfigInitialized {
@@ -118,4 +118,84 @@ pub struct MarketRefreshed {
     pub variance: u128,
     /// Volatility over the market's horizon, `expo = -9`.
     pub volatility: u64,
+}
+
+#[event]
+pub struct PositionIncreased {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    pub side: Side,
+    /// Added entry notional, USD (`expo = -6`).
+    pub size_usd: u64,
+    /// Added size, base units (`expo = -9`).
+    pub size_base: u64,
+    /// Fill price, `expo = -9`.
+    pub fill_price: u64,
+    /// Tokens taken from the trader.
+    pub collateral_in: u64,
+    pub open_fee: u64,
+    pub reserve_added: u64,
+    /// Borrow fee and funding settled from the collateral before the increase.
+    pub borrow_fee_settled: u64,
+    pub funding_settled: i64,
+    /// The position afterwards.
+    pub total_size_base: u64,
+    pub total_entry_notional_usd: u64,
+    pub total_collateral: u64,
+    pub total_reserved: u64,
+}
+
+#[event]
+pub struct PositionDecreased {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    pub side: Side,
+    /// Closed entry notional, USD (`expo = -6`).
+    pub size_usd: u64,
+    /// Closed size, base units (`expo = -9`).
+    pub size_base: u64,
+    /// Fill price, `expo = -9`.
+    pub fill_price: u64,
+    /// Realized PnL (capped at the released reserve; zero profit inside the hold time).
+    pub pnl: i64,
+    pub close_fee: u64,
+    pub borrow_fee: u64,
+    pub funding: i64,
+    /// Tokens paid to the trader.
+    pub payout: u64,
+    pub protocol_fee: u64,
+    pub bad_debt: u64,
+    /// True when the position is closed and its account returned to the owner.
+    pub closed: bool,
+    pub remaining_size_base: u64,
+    pub remaining_collateral: u64,
+    pub remaining_reserved: u64,
+}
+
+#[event]
+pub struct CollateralChanged {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    /// Tokens added (positive) or removed (negative).
+    pub delta: i64,
+    pub borrow_fee_settled: u64,
+    pub funding_settled: i64,
+    pub total_collateral: u64,
+}
+
+#[event]
+pub struct BadDebtAbsorbed {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub position: Pubkey,
+    /// Tokens of loss beyond the position's collateral, absorbed by the LPs.
+    pub amount: u64,
+    /// Pool's cumulative bad debt afterwards.
+    pub total_bad_debt: u64,
 }

@@ -15,10 +15,12 @@ pub mod instructions;
 pub mod math;
 pub mod oracle;
 pub mod state;
+pub mod trade;
 pub mod valuation;
 
 use instructions::*;
-use state::{MarketParams, PoolParams};
+use state::{MarketParams, PoolParams, PositionHealth, Side};
+use trade::DecreaseOutcome;
 use valuation::PoolValueView;
 
 declare_id!("37N8h9ubeEGqn8mdQqPe4NVXjv14mjXyzXwwni8j4JQK");
@@ -101,6 +103,38 @@ pub mod tidepool {
         instructions::withdraw_liquidity(ctx, shares, min_amount_out)
     }
 
+    // ---- trader -----------------------------------------------------------------------
+    #[access_control(ctx.accounts.validate())]
+    pub fn open_position(
+        ctx: Context<OpenPosition>,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+        acceptable_price: u64,
+    ) -> Result<()> {
+        instructions::open_position(ctx, side, size_usd, collateral, acceptable_price)
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn decrease_position(
+        ctx: Context<DecreasePosition>,
+        size_usd: u64,
+        acceptable_price: u64,
+        min_amount_out: u64,
+    ) -> Result<()> {
+        instructions::decrease_position(ctx, size_usd, acceptable_price, min_amount_out)
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
+        instructions::add_collateral(ctx, amount)
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<()> {
+        instructions::remove_collateral(ctx, amount)
+    }
+
     // ---- keeper -----------------------------------------------------------------------
     pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         instructions::refresh_market(ctx)
@@ -109,5 +143,25 @@ pub mod tidepool {
     // ---- views ------------------------------------------------------------------------
     pub fn get_pool_value(ctx: Context<GetPoolValue>) -> Result<PoolValueView> {
         instructions::get_pool_value(ctx)
+    }
+
+    pub fn quote_open_position(
+        ctx: Context<QuoteOpenPosition>,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+    ) -> Result<OpenQuote> {
+        instructions::quote_open_position(ctx, side, size_usd, collateral)
+    }
+
+    pub fn quote_decrease_position(
+        ctx: Context<QuoteDecreasePosition>,
+        size_usd: u64,
+    ) -> Result<DecreaseOutcome> {
+        instructions::quote_decrease_position(ctx, size_usd)
+    }
+
+    pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHealth> {
+        instructions::get_position_health(ctx)
     }
 }

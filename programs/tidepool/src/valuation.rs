@@ -32,6 +32,7 @@ impl PoolMarks {
     ) -> Result<Self> {
         let settlement = read_settlement_price(pool, settlement_price, now)?;
         let expected = pool.markets();
+        let utilization = utilization_bps(pool.lp_balance, pool.total_reserved)?;
         require!(
             remaining.len() == expected.len() * 2,
             TidepoolError::MarketAccountsMismatch
@@ -49,7 +50,7 @@ impl PoolMarks {
                 crate::ID,
                 TidepoolError::MarketAccountsMismatch
             );
-            let market = {
+            let mut market = {
                 let data = market_info.try_borrow_data()?;
                 Market::try_deserialize(&mut &data[..])?
             };
@@ -61,7 +62,9 @@ impl PoolMarks {
                 market.last_publish_time,
                 now,
             )?;
-            markets.push(market.exposure(price));
+            // Fees accrue to now on this in-memory copy; the account is not written.
+            market.accrue(now, utilization)?;
+            markets.push(market.exposure(price)?);
         }
         Ok(Self {
             markets,

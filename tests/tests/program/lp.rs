@@ -8,6 +8,7 @@ use tidepool::error::TidepoolError;
 use tidepool::events::{LiquidityDeposited, LiquidityWithdrawn};
 use tidepool::math::shares::{quote_deposit, quote_withdraw, MINIMUM_LOCKED_SHARES};
 use tidepool::math::SHARE_PRICE_PRECISION;
+use tidepool::state::Side;
 use tidepool_client::ix;
 use tidepool_harness::*;
 
@@ -256,37 +257,45 @@ async fn first_depositor_inflation_with_donation_fails() {
     f.check_invariants().await;
 }
 
-/// SPEC 8: withdrawing reserved liquidity. Reserves come from open positions (the trading
-/// slice); here the pool's and the market's reserve totals are written directly so that the
-/// bound itself is tested: with 400 reserved at 80 % max utilization, 500 of 1000 must stay.
+/// SPEC 8: withdrawing reserved liquidity. A long of 400 USD reserves 400 USDC (1x profit
+/// factor); at 80 % max utilization 500 USDC of the LP balance must stay.
 #[tokio::test]
 async fn reserved_liquidity_cannot_be_withdrawn() {
     let mut f = Fixture::with(fee_free()).await;
+    f.zero_confidence();
     let lp = f.new_lp(1_000 * USDC).await;
     f.deposit(&lp, 1_000 * USDC, 0).await.unwrap();
+    let trader = f.new_trader(1_000 * USDC).await;
+    f.open(&trader, Side::Long, 400 * USDC, 100 * USDC)
+        .await
+        .unwrap();
+    let view = f.pool_value().await;
+    assert_eq!(view.total_reserved, 400 * USDC);
+    let pool = f.pool_state().await;
+    assert_eq!(view.withdrawable, pool.lp_balance - 500 * USDC);
+    assert_eq!(
+        view.utilization_bps,
+        4_000 - 4_000 * (pool.lp_balance - 1_000 * USDC) / pool.lp_balance
+    );
 
-    let mut pool = f.pool_state().await;
-    pool.total_reserved = 400 * USDC;
-    let pool_key = f.pool.key;
-    f.env.write_account(&pool_key, &pool).await;
-    let mut market = f.market_state(0).await;
-    market.long.total_reserved = 400 * USDC;
-    let market_key = f.pool.markets[0].key;
-    f.env.write_account(&market_key, &market).await;
-    f.check_invariants().await;
-    assert_eq!(f.pool_value().await.withdrawable, 500 * USDC);
-    assert_eq!(f.pool_value().await.utilization_bps, 4_000);
-
+    // Shares worth a little more than the withdrawable amount are refused.
+    let shares_for = |amount: u64| {
+        (amount as u128 * SHARE_PRICE_PRECISION as u128).div_ceil(view.share_price_min as u128)
+            as u64
+    };
     let snap = f.snapshot(&Fixture::lp_keys(&lp)).await;
+    let too_many = shares_for(view.withdrawable + 1_000);
     assert_error(
-        f.withdraw(&lp, 500 * USDC + 1, 0).await,
+        f.withdraw(&lp, too_many, 0).await,
         TidepoolError::InsufficientLiquidity,
     );
     snap.assert_unchanged(&mut f.env).await;
-    f.withdraw(&lp, 500 * USDC, 0).await.unwrap();
-    assert_eq!(f.env.token_balance(&lp.token).await, 500 * USDC);
+    // The free part goes out; then nothing more.
+    let allowed = shares_for(view.withdrawable) - 1_000;
+    f.withdraw(&lp, allowed, 0).await.unwrap();
+    assert!(f.env.token_balance(&lp.token).await > view.withdrawable - 2 * USDC);
     assert_error(
-        f.withdraw(&lp, 1, 0).await,
+        f.withdraw(&lp, 3_000_000, 0).await,
         TidepoolError::InsufficientLiquidity,
     );
     f.check_invariants().await;

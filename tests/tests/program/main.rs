@@ -6,3 +6,4 @@ mod admin;
 mod lp;
 mod oracle;
 mod refresh;
+mod trade;

@@ -4,9 +4,11 @@
 pub mod admin;
 pub mod keeper;
 pub mod lp;
+pub mod trade;
 pub mod view;
 
 pub use admin::*;
 pub use keeper::*;
 pub use lp::*;
+pub use trade::*;
 pub use view::*;

@@ -4,8 +4,12 @@
 //! so there is exactly one implementation of every price, share and valuation formula.
 //! Every division states its rounding direction; the direction always favours the pool.
 
+pub mod margin;
 pub mod oracle;
+pub mod position;
 pub mod precision;
+pub mod pricing;
+pub mod rates;
 pub mod safe;
 pub mod shares;
 pub mod valuation;

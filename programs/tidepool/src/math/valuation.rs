@@ -9,6 +9,7 @@
 //! its collateral, so clamping the uncapped aggregate can only bring it closer.
 
 use super::oracle::OraclePrice;
+use super::position::{pnl_usd, signed_usd_to_tokens};
 use super::{mul_div, pow10, to_u64, MathResult, Rounding, SafeMath};
 use super::{BASE_DECIMALS, BPS_DENOMINATOR, PRICE_DECIMALS, USD_DECIMALS};
 
@@ -32,6 +33,9 @@ pub struct SideExposure {
     pub collateral: u64,
     /// Σ reserved profit, settlement base units.
     pub reserved: u64,
+    /// Σ borrow fees and funding the side owes and has not paid, USD (`expo = -6`);
+    /// negative when the side is owed funding.
+    pub fees_owed_usd: i128,
 }
 
 /// Both sides of one market with its current oracle price.
@@ -85,13 +89,13 @@ pub fn tokens_to_usd(
     )?)
 }
 
-/// Unrealized PnL of a whole side in settlement tokens, bounded to
-/// `[-collateral, +reserved]`. Positive: traders are owed; negative: traders owe the pool.
+/// What a whole side could claim from the pool, in settlement tokens: its unrealized PnL
+/// net of the fees and funding it owes, bounded to `[-collateral, +reserved]`. Positive:
+/// traders are owed; negative: traders owe the pool.
 ///
-/// For `Valuation::Max` every choice makes the traders' PnL as small as plausible
-/// (longs marked at the low end of the band, shorts at the high end, owed amounts
-/// converted at the high settlement price and rounded down, debts at the low one rounded
-/// up); `Valuation::Min` does the opposite.
+/// For `Valuation::Max` every choice makes the traders' claim as small as plausible
+/// (longs marked at the low end of the band, shorts at the high end, conversions against
+/// the traders); `Valuation::Min` does the opposite.
 pub fn side_pnl_tokens(
     side: &SideExposure,
     is_long: bool,
@@ -103,40 +107,22 @@ pub fn side_pnl_tokens(
     if side.size_base == 0 {
         return Ok(0);
     }
-    let traders_low = valuation == Valuation::Max;
-    // Mark price and notional rounding that make the traders' PnL low (or high).
-    let (mark, notional_rounding) = match (is_long, traders_low) {
-        (true, true) => (price.low(), Rounding::Down),
-        (true, false) => (price.high(), Rounding::Up),
-        (false, true) => (price.high(), Rounding::Up),
-        (false, false) => (price.low(), Rounding::Down),
-    };
-    let notional = notional_usd(side.size_base, mark, notional_rounding)? as i128;
-    let entry = side.entry_notional_usd as i128;
-    let pnl_usd = if is_long {
-        notional.safe_sub(entry)?
+    let against_traders = valuation == Valuation::Max;
+    let mark = if is_long == against_traders {
+        price.low()
     } else {
-        entry.safe_sub(notional)?
+        price.high()
     };
-    let magnitude = pnl_usd.unsigned_abs() as u64;
-    let pnl_tokens = if pnl_usd >= 0 {
-        // Traders are owed: fewer tokens when traders_low.
-        let (p, r) = if traders_low {
-            (settlement.high(), Rounding::Down)
-        } else {
-            (settlement.low(), Rounding::Up)
-        };
-        usd_to_tokens(magnitude, p, decimals, r)? as i128
-    } else {
-        // Traders owe: more tokens when traders_low.
-        let (p, r) = if traders_low {
-            (settlement.low(), Rounding::Up)
-        } else {
-            (settlement.high(), Rounding::Down)
-        };
-        -(usd_to_tokens(magnitude, p, decimals, r)? as i128)
-    };
-    Ok(pnl_tokens.clamp(-(side.collateral as i128), side.reserved as i128))
+    let pnl = pnl_usd(
+        is_long,
+        side.size_base,
+        side.entry_notional_usd,
+        mark,
+        against_traders,
+    )?;
+    let claim = pnl.safe_sub(side.fees_owed_usd)?;
+    let tokens = signed_usd_to_tokens(claim, settlement, decimals, against_traders)?;
+    Ok(tokens.clamp(-(side.collateral as i128), side.reserved as i128))
 }
 
 /// Pool value in settlement base units, never below zero.
@@ -244,11 +230,12 @@ mod tests {
     fn side_pnl_is_bounded_and_conservative() {
         let settle = px(ONE_USD, ONE_USD, 0);
         // 1 SOL long entered at $100, now $150, reserve 20 USDC, collateral 10 USDC.
-        let side = SideExposure {
+        let mut side = SideExposure {
             size_base: 1_000_000_000,
             entry_notional_usd: 100_000_000,
             collateral: 10_000_000,
             reserved: 20_000_000,
+            fees_owed_usd: 0,
         };
         let p = px(150 * ONE_USD, 150 * ONE_USD, 0);
         let pnl = side_pnl_tokens(&side, true, &p, &settle, 6, Valuation::Max).unwrap();
@@ -265,6 +252,13 @@ mod tests {
         let p = px(95 * ONE_USD, 95 * ONE_USD, 0);
         let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
         assert_eq!(pnl, 5_000_000);
+        // Fees owed reduce the traders' claim; funding owed to them raises it.
+        side.fees_owed_usd = 2_000_000;
+        let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
+        assert_eq!(pnl, 3_000_000);
+        side.fees_owed_usd = -1_000_000;
+        let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
+        assert_eq!(pnl, 6_000_000);
     }
 
     #[test]
@@ -286,12 +280,13 @@ mod tests {
             entry in 0u64..1u64 << 45,
             coll in 0u64..1u64 << 45,
             res in 0u64..1u64 << 45,
+            fees in -(1i128 << 40)..1i128 << 40,
             spot in 1u64..1u64 << 40,
             ema in 1u64..1u64 << 40,
             conf in 0u64..1u64 << 30,
             settle in ONE_USD / 2..ONE_USD * 2,
         ) {
-            let side = SideExposure { size_base: size, entry_notional_usd: entry, collateral: coll, reserved: res };
+            let side = SideExposure { size_base: size, entry_notional_usd: entry, collateral: coll, reserved: res, fees_owed_usd: fees };
             let m = MarketExposure { long: side, short: side, price: px(spot, ema, conf) };
             let s = px(settle, settle, settle / 1_000);
             let hi = pool_value(lp, &[m], &s, 6, Valuation::Max).unwrap();

@@ -15,7 +15,7 @@ pub struct Config {
     pub pending_admin: Pubkey,
     /// Receives protocol fees (`collect_protocol_fees`).
     pub fee_recipient: Pubkey,
-    pub reserved: [u8; 64],
+    pub padding: [u8; 64],
 }
 
 impl Config {

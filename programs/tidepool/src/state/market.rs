@@ -1,12 +1,29 @@
 use anchor_lang::prelude::*;
 
 use super::MarketParams;
+use crate::math::margin::{effective_volatility, margin_ratios, MarginParams, MarginRatios};
 use crate::math::oracle::OraclePrice;
+use crate::math::position::{borrow_owed_usd, funding_owed_usd};
+use crate::math::pricing::{execution_price, spread_bps};
+use crate::math::rates::{borrow_rate_bps, funding_delta, index_delta, INDEX_PRECISION};
 use crate::math::valuation::{MarketExposure, SideExposure};
 use crate::math::volatility::{squared_log_return, update_variance};
-use crate::math::MathResult;
+use crate::math::{mul_div, MathResult, Rounding, SafeMath};
 
-/// Aggregates of one side (long or short) of a market.
+/// What one position adds to its side's aggregates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contribution {
+    pub size_base: u64,
+    pub entry_notional_usd: u64,
+    pub collateral: u64,
+    pub reserved: u64,
+    pub borrow_snapshot: u128,
+    pub funding_snapshot: i128,
+}
+
+/// Aggregates of one side (long or short) of a market. With the snapshot sums, the fees
+/// and funding a whole side owes follow without visiting its positions:
+/// `Σ Nᵢ (index − snapᵢ) = index × Σ Nᵢ − Σ Nᵢ snapᵢ`.
 #[derive(
     AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
 )]
@@ -21,17 +38,72 @@ pub struct SideState {
     pub total_reserved: u64,
     /// Number of open positions on this side.
     pub position_count: u32,
-    pub reserved: [u8; 32],
+    /// Cumulative funding index of this side (`INDEX_PRECISION`), USD owed per USD of entry
+    /// notional; falls when the side receives funding.
+    pub cumulative_funding_index: i128,
+    /// Σ entry notional × borrow index snapshot (`expo = -18`).
+    pub borrow_snapshot_sum: u128,
+    /// Σ entry notional × funding index snapshot (`expo = -18`).
+    pub funding_snapshot_sum: i128,
+    pub padding: [u8; 32],
 }
 
 impl SideState {
-    pub fn exposure(&self) -> SideExposure {
-        SideExposure {
+    pub fn add(&mut self, c: &Contribution) -> MathResult<()> {
+        self.open_interest_base = self.open_interest_base.safe_add(c.size_base)?;
+        self.open_interest_usd = self.open_interest_usd.safe_add(c.entry_notional_usd)?;
+        self.total_collateral = self.total_collateral.safe_add(c.collateral)?;
+        self.total_reserved = self.total_reserved.safe_add(c.reserved)?;
+        let n = c.entry_notional_usd as u128;
+        self.borrow_snapshot_sum = self
+            .borrow_snapshot_sum
+            .safe_add(n.safe_mul(c.borrow_snapshot)?)?;
+        self.funding_snapshot_sum = self
+            .funding_snapshot_sum
+            .safe_add((n as i128).safe_mul(c.funding_snapshot)?)?;
+        Ok(())
+    }
+
+    pub fn sub(&mut self, c: &Contribution) -> MathResult<()> {
+        self.open_interest_base = self.open_interest_base.safe_sub(c.size_base)?;
+        self.open_interest_usd = self.open_interest_usd.safe_sub(c.entry_notional_usd)?;
+        self.total_collateral = self.total_collateral.safe_sub(c.collateral)?;
+        self.total_reserved = self.total_reserved.safe_sub(c.reserved)?;
+        let n = c.entry_notional_usd as u128;
+        self.borrow_snapshot_sum = self
+            .borrow_snapshot_sum
+            .safe_sub(n.safe_mul(c.borrow_snapshot)?)?;
+        self.funding_snapshot_sum = self
+            .funding_snapshot_sum
+            .safe_sub((n as i128).safe_mul(c.funding_snapshot)?)?;
+        Ok(())
+    }
+
+    /// Borrow fees and funding the side owes (USD, `expo = -6`), rounded up.
+    pub fn fees_owed_usd(&self, borrow_index: u128) -> MathResult<i128> {
+        let n = self.open_interest_usd as u128;
+        let borrow = n
+            .safe_mul(borrow_index)?
+            .saturating_sub(self.borrow_snapshot_sum);
+        let borrow = mul_div(borrow, 1, INDEX_PRECISION, Rounding::Up)? as i128;
+        let funding = (n as i128)
+            .safe_mul(self.cumulative_funding_index)?
+            .safe_sub(self.funding_snapshot_sum)?;
+        // Ceiling for both signs: owed funding rounds up, funding owed to the side rounds
+        // towards zero.
+        let funding = funding.div_euclid(INDEX_PRECISION as i128)
+            + i128::from(funding.rem_euclid(INDEX_PRECISION as i128) != 0);
+        borrow.safe_add(funding)
+    }
+
+    pub fn exposure(&self, borrow_index: u128) -> MathResult<SideExposure> {
+        Ok(SideExposure {
             size_base: self.open_interest_base,
             entry_notional_usd: self.open_interest_usd,
             collateral: self.total_collateral,
             reserved: self.total_reserved,
-        }
+            fees_owed_usd: self.fees_owed_usd(borrow_index)?,
+        })
     }
 }
 
@@ -68,29 +140,43 @@ pub struct Market {
     /// Unix time of the last refresh or trade.
     pub last_update_time: i64,
 
+    // --- fees ------------------------------------------------------------------------
+    /// Cumulative borrow index (`INDEX_PRECISION`): USD of borrow fee per USD of entry
+    /// notional since the market opened.
+    pub cumulative_borrow_index: u128,
+    /// Unix time up to which the borrow and funding indices have accrued.
+    pub last_accrual_time: i64,
+    /// Borrow rate of the last accrual, bps per year.
+    pub borrow_rate_bps: u64,
+    /// Funding rate of the last accrual, bps per year, paid by the heavier side.
+    pub funding_rate_bps: u64,
+
     // --- open interest ---------------------------------------------------------------
     pub long: SideState,
     pub short: SideState,
 
-    pub reserved: [u8; 128],
+    pub padding: [u8; 128],
 }
 
 impl Market {
     /// Bytes on chain, discriminator included.
-    pub const SIZE: usize = 8
-        + 1
-        + 1
-        + 1
-        + 2
-        + 32
-        + 16
-        + 32
-        + MarketParams::INIT_SPACE
-        + 8 * 4
-        + 16
-        + 8
-        + 2 * SideState::INIT_SPACE
-        + 128;
+    pub const SIZE: usize = 8 + Self::INIT_SPACE;
+
+    pub fn side(&self, is_long: bool) -> &SideState {
+        if is_long {
+            &self.long
+        } else {
+            &self.short
+        }
+    }
+
+    pub fn side_mut(&mut self, is_long: bool) -> &mut SideState {
+        if is_long {
+            &mut self.long
+        } else {
+            &mut self.short
+        }
+    }
 
     /// Record a validated oracle price: update the volatility estimate from the log
     /// return since the last observed price, and remember the price and its publish time.
@@ -116,13 +202,107 @@ impl Market {
         Ok(())
     }
 
-    /// Aggregate exposure at `price`, for pool valuation.
-    pub fn exposure(&self, price: OraclePrice) -> MarketExposure {
-        MarketExposure {
-            long: self.long.exposure(),
-            short: self.short.exposure(),
-            price,
+    /// Accrue the borrow index (rate from the pool's utilization) and the funding indices
+    /// (rate from the skew) up to `now`.
+    pub fn accrue(&mut self, now: i64, utilization_bps: u64) -> MathResult<()> {
+        let dt = now.saturating_sub(self.last_accrual_time);
+        if dt <= 0 {
+            return Ok(());
         }
+        let dt = dt as u64;
+        let p = &self.params;
+        let rate = borrow_rate_bps(
+            utilization_bps,
+            p.borrow_base_rate_bps,
+            p.borrow_optimal_utilization_bps,
+            p.borrow_slope1_bps,
+            p.borrow_slope2_bps,
+        )?;
+        self.cumulative_borrow_index = self
+            .cumulative_borrow_index
+            .safe_add(index_delta(rate, dt)?)?;
+        self.borrow_rate_bps = rate;
+        let f = funding_delta(
+            self.long.open_interest_usd,
+            self.short.open_interest_usd,
+            p.funding_rate_bps,
+            p.max_skew_usd,
+            dt,
+        )?;
+        self.long.cumulative_funding_index = self.long.cumulative_funding_index.safe_add(f.long)?;
+        self.short.cumulative_funding_index =
+            self.short.cumulative_funding_index.safe_add(f.short)?;
+        self.funding_rate_bps = f.rate_bps;
+        self.last_accrual_time = now;
+        Ok(())
+    }
+
+    /// Borrow fee (USD, rounded up) and funding (USD, signed) a position owes.
+    pub fn owed_usd(
+        &self,
+        is_long: bool,
+        entry_notional_usd: u64,
+        borrow_snapshot: u128,
+        funding_snapshot: i128,
+    ) -> MathResult<(u64, i128)> {
+        Ok((
+            borrow_owed_usd(
+                entry_notional_usd,
+                borrow_snapshot,
+                self.cumulative_borrow_index,
+            )?,
+            funding_owed_usd(
+                entry_notional_usd,
+                funding_snapshot,
+                self.side(is_long).cumulative_funding_index,
+            )?,
+        ))
+    }
+
+    pub fn margin_params(&self) -> MarginParams {
+        let p = &self.params;
+        MarginParams {
+            base_initial_margin_bps: p.base_initial_margin_bps,
+            base_maintenance_margin_bps: p.base_maintenance_margin_bps,
+            volatility_multiplier_bps: p.volatility_multiplier_bps,
+            utilization_multiplier_bps: p.utilization_multiplier_bps,
+            size_margin_bps: p.size_margin_bps,
+            size_margin_scale_usd: p.size_margin_scale_usd,
+        }
+    }
+
+    /// Margin ratios now, for a position of `size_usd`, at pool utilization `utilization_bps`.
+    pub fn margin_ratios(
+        &self,
+        price: &OraclePrice,
+        utilization_bps: u64,
+        size_usd: u64,
+    ) -> MathResult<MarginRatios> {
+        let volatility = effective_volatility(
+            self.variance,
+            self.params.volatility_horizon_seconds as u64,
+            price,
+        )?;
+        margin_ratios(&self.margin_params(), volatility, utilization_bps, size_usd)
+    }
+
+    /// Fill price of a buy (open long, close short) or a sell.
+    pub fn fill_price(&self, price: &OraclePrice, buy: bool) -> MathResult<u64> {
+        let spread = spread_bps(
+            self.params.base_spread_bps,
+            self.params.confidence_spread_bps,
+            price,
+        )?;
+        execution_price(price, buy, spread)
+    }
+
+    /// Aggregate exposure at `price`, for pool valuation.
+    pub fn exposure(&self, price: OraclePrice) -> MathResult<MarketExposure> {
+        Ok(MarketExposure {
+            long: self.long.exposure(self.cumulative_borrow_index)?,
+            short: self.short.exposure(self.cumulative_borrow_index)?,
+            price,
+        })
     }
 }
 crate::const_assert_size!(Market, Market::SIZE);

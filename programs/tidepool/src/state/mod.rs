@@ -6,11 +6,13 @@ pub mod config;
 pub mod market;
 pub mod params;
 pub mod pool;
+pub mod position;
 
 pub use config::*;
 pub use market::*;
 pub use params::*;
 pub use pool::*;
+pub use position::*;
 
 /// Compile-time equality of two sizes.
 #[macro_export]

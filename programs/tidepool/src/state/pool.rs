@@ -51,7 +51,7 @@ pub struct Pool {
     pub locked_shares: u64,
     /// This pool's markets, in creation order; the first `market_count` are set.
     pub markets: [Pubkey; MAX_MARKETS_PER_POOL],
-    pub reserved: [u8; 128],
+    pub padding: [u8; 128],
 }
 
 impl Pool {

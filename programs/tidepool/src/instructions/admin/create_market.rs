@@ -47,7 +47,10 @@ pub fn create_market(
     market.symbol = symbol;
     market.feed_id = feed_id;
     market.params = params;
-    market.last_update_time = Clock::get()?.unix_timestamp;
+    let now = Clock::get()?.unix_timestamp;
+    market.last_update_time = now;
+    // Fees accrue from the market's creation on.
+    market.last_accrual_time = now;
 
     pool.markets[index as usize] = market_key;
     pool.market_count = index + 1;

@@ -6,9 +6,10 @@ use crate::events::MarketRefreshed;
 use crate::math::volatility::volatility_over;
 use crate::oracle::read_price;
 use crate::state::{Market, Pool};
+use crate::trade::pool_utilization;
 
 /// Permissionless: read the market's oracle, update its last price and publish time and
-/// its realized-volatility estimate. Never paused.
+/// its realized-volatility estimate, and accrue its borrow and funding indices. Never paused.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct RefreshMarket<'info> {
@@ -32,6 +33,7 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         now,
     )?;
     market.observe_price(&price, now)?;
+    market.accrue(now, pool_utilization(&ctx.accounts.pool)?)?;
     let volatility = volatility_over(
         market.variance,
         market.params.volatility_horizon_seconds as u64,

@@ -1,8 +1,14 @@
 //! Read-only instructions that answer through return data; simulate them.
 
 pub mod get_pool_value;
+pub mod get_position_health;
+pub mod quote_decrease_position;
+pub mod quote_open_position;
 
 pub use get_pool_value::*;
+pub use get_position_health::*;
+pub use quote_decrease_position::*;
+pub use quote_open_position::*;
 
 use anchor_lang::prelude::*;
 

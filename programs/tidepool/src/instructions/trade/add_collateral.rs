@@ -1,0 +1,77 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
+use crate::error::TidepoolError;
+use crate::events::CollateralChanged;
+use crate::math::SafeMath;
+use crate::state::{Config, Market, Pool, Position};
+use crate::trade::pay_into_vault;
+
+/// Add collateral to a position. Needs no price: it only makes the position safer.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct AddCollateral<'info> {
+    pub owner: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(mut,
+        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
+        bump = position.bump,
+        has_one = owner @ TidepoolError::InvalidPosition,
+        has_one = market @ TidepoolError::InvalidPosition)]
+    pub position: Box<Account<'info, Position>>,
+    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut,
+        constraint = funding_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
+        constraint = funding_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
+    pub funding_account: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl AddCollateral<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
+        require!(flags & pause::COLLATERAL == 0, TidepoolError::Paused);
+        Ok(())
+    }
+}
+
+pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
+    require!(amount > 0, TidepoolError::ZeroAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let position_key = ctx.accounts.position.key();
+    let market_key = ctx.accounts.market.key();
+    let pool_key = ctx.accounts.pool.key();
+    let a = &mut *ctx.accounts;
+    let is_long = a.position.is_long();
+    a.market.side_mut(is_long).sub(&a.position.contribution())?;
+    a.position.collateral = a.position.collateral.safe_add(amount)?;
+    a.position.last_update_time = now;
+    a.market.side_mut(is_long).add(&a.position.contribution())?;
+    a.pool.total_collateral = a.pool.total_collateral.safe_add(amount)?;
+    pay_into_vault(
+        &a.token_program,
+        &a.funding_account,
+        &a.vault,
+        a.owner.to_account_info(),
+        amount,
+    )?;
+    let event = CollateralChanged {
+        pool: pool_key,
+        market: market_key,
+        position: position_key,
+        owner: a.owner.key(),
+        delta: i64::try_from(amount).map_err(|_| error!(TidepoolError::MathOverflow))?,
+        borrow_fee_settled: 0,
+        funding_settled: 0,
+        total_collateral: a.position.collateral,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

@@ -1,0 +1,132 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
+use crate::error::TidepoolError;
+use crate::events::{BadDebtAbsorbed, PositionDecreased};
+use crate::oracle::{read_price, read_settlement_price};
+use crate::state::{Config, Market, Pool, Position};
+use crate::trade::{apply_decrease, pay_from_vault, pool_utilization};
+
+/// Decrease or close a position. Closing returns the account's rent to the owner.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct DecreasePosition<'info> {
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(mut,
+        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
+        bump = position.bump,
+        has_one = owner @ TidepoolError::InvalidPosition,
+        has_one = market @ TidepoolError::InvalidPosition)]
+    pub position: Box<Account<'info, Position>>,
+    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    /// Receives the payout (any holder).
+    #[account(mut, constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+    pub receiving_account: Box<Account<'info, TokenAccount>>,
+    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    pub price_update: UncheckedAccount<'info>,
+    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    pub settlement_price_update: UncheckedAccount<'info>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl DecreasePosition<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
+        require!(flags & pause::DECREASE == 0, TidepoolError::Paused);
+        Ok(())
+    }
+}
+
+/// `size_usd`: entry notional to close, USD (`expo = -6`); at least the position's closes
+/// it in full. `acceptable_price` (`expo = -9`): the lowest fill closing a long, the highest
+/// closing a short. `min_amount_out`: the least payout accepted, tokens.
+pub fn decrease_position(
+    ctx: Context<DecreasePosition>,
+    size_usd: u64,
+    acceptable_price: u64,
+    min_amount_out: u64,
+) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let position_key = ctx.accounts.position.key();
+    let market_key = ctx.accounts.market.key();
+    let pool_key = ctx.accounts.pool.key();
+    let a = &mut *ctx.accounts;
+
+    let price = read_price(
+        &a.price_update,
+        &a.market.feed_id,
+        &a.market.params.oracle,
+        a.market.last_publish_time,
+        now,
+    )?;
+    let settlement = read_settlement_price(&a.pool, &a.settlement_price_update, now)?;
+    a.market.observe_price(&price, now)?;
+    a.pool.settlement_last_publish_time = settlement.publish_time;
+    a.market.accrue(now, pool_utilization(&a.pool)?)?;
+
+    let o = apply_decrease(
+        &mut a.pool,
+        &mut a.market,
+        &mut a.position,
+        size_usd,
+        acceptable_price,
+        &price,
+        &settlement,
+        now,
+    )?;
+    require!(o.payout >= min_amount_out, TidepoolError::SlippageExceeded);
+    pay_from_vault(
+        &a.token_program,
+        &a.vault,
+        &a.receiving_account,
+        a.pool.to_account_info(),
+        &a.pool,
+        o.payout,
+    )?;
+    let p = &a.position;
+    let event = PositionDecreased {
+        pool: pool_key,
+        market: market_key,
+        position: position_key,
+        owner: p.owner,
+        side: p.side,
+        size_usd: o.size_usd,
+        size_base: o.size_base,
+        fill_price: o.fill_price,
+        pnl: o.pnl,
+        close_fee: o.close_fee,
+        borrow_fee: o.borrow_fee,
+        funding: o.funding,
+        payout: o.payout,
+        protocol_fee: o.protocol_fee,
+        bad_debt: o.bad_debt,
+        closed: o.closed,
+        remaining_size_base: p.size_base,
+        remaining_collateral: p.collateral,
+        remaining_reserved: p.reserved,
+    };
+    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
+        pool: pool_key,
+        market: market_key,
+        position: position_key,
+        amount: o.bad_debt,
+        total_bad_debt: a.pool.bad_debt,
+    });
+    if o.closed {
+        a.position.close(a.owner.to_account_info())?;
+    }
+    emit_cpi!(event);
+    if let Some(e) = bad_debt {
+        emit_cpi!(e);
+    }
+    Ok(())
+}

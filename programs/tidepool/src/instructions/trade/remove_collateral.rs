@@ -1,0 +1,103 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
+use crate::error::TidepoolError;
+use crate::events::CollateralChanged;
+use crate::math::SafeMath;
+use crate::oracle::{read_price, read_settlement_price, require_pegged};
+use crate::state::{Config, Market, Pool, Position};
+use crate::trade::{pay_from_vault, pool_utilization, require_initial_margin, settle_fees};
+
+/// Remove collateral from a position while its equity, valued against the owner, still
+/// covers the initial margin.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RemoveCollateral<'info> {
+    pub owner: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(mut,
+        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
+        bump = position.bump,
+        has_one = owner @ TidepoolError::InvalidPosition,
+        has_one = market @ TidepoolError::InvalidPosition)]
+    pub position: Box<Account<'info, Position>>,
+    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    /// Receives the collateral (any holder).
+    #[account(mut, constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+    pub receiving_account: Box<Account<'info, TokenAccount>>,
+    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    pub price_update: UncheckedAccount<'info>,
+    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    pub settlement_price_update: UncheckedAccount<'info>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl RemoveCollateral<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
+        require!(flags & pause::COLLATERAL == 0, TidepoolError::Paused);
+        Ok(())
+    }
+}
+
+pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<()> {
+    require!(amount > 0, TidepoolError::ZeroAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let position_key = ctx.accounts.position.key();
+    let market_key = ctx.accounts.market.key();
+    let pool_key = ctx.accounts.pool.key();
+    let a = &mut *ctx.accounts;
+
+    let price = read_price(
+        &a.price_update,
+        &a.market.feed_id,
+        &a.market.params.oracle,
+        a.market.last_publish_time,
+        now,
+    )?;
+    let settlement = read_settlement_price(&a.pool, &a.settlement_price_update, now)?;
+    require_pegged(&a.pool, &settlement)?;
+    a.market.observe_price(&price, now)?;
+    a.pool.settlement_last_publish_time = settlement.publish_time;
+    a.market.accrue(now, pool_utilization(&a.pool)?)?;
+    let (borrow, funding) = settle_fees(&mut a.pool, &mut a.market, &mut a.position, &settlement)?;
+
+    require!(
+        amount < a.position.collateral,
+        TidepoolError::InsufficientCollateral
+    );
+    let is_long = a.position.is_long();
+    a.market.side_mut(is_long).sub(&a.position.contribution())?;
+    a.position.collateral -= amount;
+    a.position.last_update_time = now;
+    a.market.side_mut(is_long).add(&a.position.contribution())?;
+    a.pool.total_collateral = a.pool.total_collateral.safe_sub(amount)?;
+    require_initial_margin(&a.pool, &a.market, &a.position, &price, &settlement)?;
+    pay_from_vault(
+        &a.token_program,
+        &a.vault,
+        &a.receiving_account,
+        a.pool.to_account_info(),
+        &a.pool,
+        amount,
+    )?;
+    let event = CollateralChanged {
+        pool: pool_key,
+        market: market_key,
+        position: position_key,
+        owner: a.owner.key(),
+        delta: -i64::try_from(amount).map_err(|_| error!(TidepoolError::MathOverflow))?,
+        borrow_fee_settled: borrow,
+        funding_settled: i64::try_from(funding).map_err(|_| error!(TidepoolError::MathOverflow))?,
+        total_collateral: a.position.collateral,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

@@ -1,0 +1,50 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::POOL_SEED;
+use crate::error::TidepoolError;
+use crate::oracle::{read_price, read_settlement_price};
+use crate::state::{Market, Pool, Position, PositionHealth};
+use crate::trade::pool_utilization;
+
+/// View: a position's health now, marked at the oracle's spot price (the basis of
+/// liquidation), with fees accrued to now and the margin ratios of now.
+#[derive(Accounts)]
+pub struct GetPositionHealth<'info> {
+    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(has_one = market @ TidepoolError::InvalidPosition)]
+    pub position: Box<Account<'info, Position>>,
+    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    pub price_update: UncheckedAccount<'info>,
+    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    pub settlement_price_update: UncheckedAccount<'info>,
+}
+
+pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHealth> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &ctx.accounts.pool;
+    let mut market: Market = (**ctx.accounts.market).clone();
+    let position = &ctx.accounts.position;
+    let price = read_price(
+        &ctx.accounts.price_update,
+        &market.feed_id,
+        &market.params.oracle,
+        market.last_publish_time,
+        now,
+    )?;
+    let settlement = read_settlement_price(pool, &ctx.accounts.settlement_price_update, now)?;
+    market.observe_price(&price, now)?;
+    let utilization = pool_utilization(pool)?;
+    market.accrue(now, utilization)?;
+    let ratios = market.margin_ratios(&price, utilization, position.entry_notional_usd)?;
+    super::answer(position.health(
+        &market,
+        price.spot,
+        ratios,
+        &settlement,
+        pool.settlement_decimals,
+        true,
+    )?)
+}

@@ -1,0 +1,53 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::POOL_SEED;
+use crate::error::TidepoolError;
+use crate::oracle::{read_price, read_settlement_price};
+use crate::state::{Market, Pool, Position};
+use crate::trade::{apply_decrease, pool_utilization, DecreaseOutcome};
+
+/// View: what `decrease_position` would do now, computed by the same code on copies.
+#[derive(Accounts)]
+pub struct QuoteDecreasePosition<'info> {
+    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(has_one = market @ TidepoolError::InvalidPosition)]
+    pub position: Box<Account<'info, Position>>,
+    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    pub price_update: UncheckedAccount<'info>,
+    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    pub settlement_price_update: UncheckedAccount<'info>,
+}
+
+pub fn quote_decrease_position(
+    ctx: Context<QuoteDecreasePosition>,
+    size_usd: u64,
+) -> Result<DecreaseOutcome> {
+    let now = Clock::get()?.unix_timestamp;
+    let mut pool: Pool = (**ctx.accounts.pool).clone();
+    let mut market: Market = (**ctx.accounts.market).clone();
+    let mut position: Position = (**ctx.accounts.position).clone();
+    let price = read_price(
+        &ctx.accounts.price_update,
+        &market.feed_id,
+        &market.params.oracle,
+        market.last_publish_time,
+        now,
+    )?;
+    let settlement = read_settlement_price(&pool, &ctx.accounts.settlement_price_update, now)?;
+    market.observe_price(&price, now)?;
+    market.accrue(now, pool_utilization(&pool)?)?;
+    let any_price = if position.is_long() { 0 } else { u64::MAX };
+    super::answer(apply_decrease(
+        &mut pool,
+        &mut market,
+        &mut position,
+        size_usd,
+        any_price,
+        &price,
+        &settlement,
+        now,
+    )?)
+}

@@ -1,0 +1,233 @@
+use anchor_lang::prelude::*;
+
+use super::{Contribution, Market};
+use crate::math::margin::MarginRatios;
+use crate::math::oracle::OraclePrice;
+use crate::math::position::{liquidation_price, owed_usd_to_tokens, pnl_usd, signed_usd_to_tokens};
+use crate::math::valuation::{notional_usd, tokens_to_usd};
+use crate::math::{bps_of, to_u64, MathResult, Rounding, SafeMath};
+
+/// Long or short.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub enum Side {
+    Long,
+    Short,
+}
+
+impl Side {
+    pub fn is_long(self) -> bool {
+        self == Side::Long
+    }
+    /// Seed byte of the position PDA.
+    pub fn seed(self) -> u8 {
+        match self {
+            Side::Long => 0,
+            Side::Short => 1,
+        }
+    }
+}
+
+/// One trader's position on one side of one market. PDA `["position", market, owner, side]`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Position {
+    /// Layout version (`ACCOUNT_VERSION`); 0 while the account is being opened.
+    pub version: u8,
+    pub bump: u8,
+    pub side: Side,
+    pub owner: Pubkey,
+    pub market: Pubkey,
+    /// Size in base units of the index asset (`expo = -9`).
+    pub size_base: u64,
+    /// Entry notional, USD (`expo = -6`); the average entry price is
+    /// `entry_notional_usd / size_base`.
+    pub entry_notional_usd: u64,
+    /// Collateral, settlement base units (after fees settled so far).
+    pub collateral: u64,
+    /// Profit reserved for this position out of the LP balance, settlement base units:
+    /// the most this position can ever win.
+    pub reserved: u64,
+    /// Market borrow index when fees were last settled.
+    pub borrow_snapshot: u128,
+    /// Side funding index when funding was last settled.
+    pub funding_snapshot: i128,
+    pub open_time: i64,
+    /// Last open or increase: closing within `min_hold_seconds` of it realizes no profit.
+    pub last_increase_time: i64,
+    pub last_update_time: i64,
+    /// Take-profit trigger price (`expo = -9`), 0 when unset.
+    pub take_profit_price: u64,
+    /// Stop-loss trigger price (`expo = -9`), 0 when unset.
+    pub stop_loss_price: u64,
+    pub padding: [u8; 48],
+}
+
+/// A position's health at a mark price: what a view answers and what every margin check
+/// uses. Token amounts are settlement base units.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PositionHealth {
+    /// Price the position was marked at (`expo = -9`).
+    pub mark_price: u64,
+    /// Size × mark, USD (`expo = -6`).
+    pub notional_usd: u64,
+    /// Unrealized PnL, capped at the reserve (tokens, signed).
+    pub pnl: i64,
+    /// Borrow fee owed since the last settlement (tokens).
+    pub borrow_owed: u64,
+    /// Funding owed (tokens; negative: owed to the position).
+    pub funding_owed: i64,
+    /// Fee to close it now (tokens).
+    pub close_fee: u64,
+    /// `collateral + pnl − borrow − funding − close fee` (tokens).
+    pub equity: i64,
+    pub initial_margin_bps: u64,
+    pub maintenance_margin_bps: u64,
+    /// `initial_margin_bps × notional`, tokens.
+    pub initial_margin_required: u64,
+    /// `maintenance_margin_bps × notional`, tokens.
+    pub maintenance_margin_required: u64,
+    /// Price at which equity meets maintenance margin (`expo = -9`); 0 when none.
+    pub liquidation_price: u64,
+}
+
+impl PositionHealth {
+    pub fn meets_initial_margin(&self) -> bool {
+        self.equity >= self.initial_margin_required as i64
+    }
+    pub fn is_liquidatable(&self) -> bool {
+        self.equity < self.maintenance_margin_required as i64
+    }
+}
+
+impl Position {
+    /// Bytes on chain, discriminator included.
+    pub const SIZE: usize = 8 + Self::INIT_SPACE;
+
+    pub fn is_long(&self) -> bool {
+        self.side.is_long()
+    }
+
+    /// A position with nothing in it yet (what `open_position` starts from).
+    pub fn empty(side: Side, owner: Pubkey, market: Pubkey, now: i64) -> Self {
+        Self {
+            version: crate::constants::ACCOUNT_VERSION,
+            bump: 0,
+            side,
+            owner,
+            market,
+            size_base: 0,
+            entry_notional_usd: 0,
+            collateral: 0,
+            reserved: 0,
+            borrow_snapshot: 0,
+            funding_snapshot: 0,
+            open_time: now,
+            last_increase_time: now,
+            last_update_time: now,
+            take_profit_price: 0,
+            stop_loss_price: 0,
+            padding: [0; 48],
+        }
+    }
+
+    pub fn contribution(&self) -> Contribution {
+        Contribution {
+            size_base: self.size_base,
+            entry_notional_usd: self.entry_notional_usd,
+            collateral: self.collateral,
+            reserved: self.reserved,
+            borrow_snapshot: self.borrow_snapshot,
+            funding_snapshot: self.funding_snapshot,
+        }
+    }
+
+    /// Borrow fee and funding owed now, in tokens against the trader (positive: owed by it).
+    pub fn owed_tokens(
+        &self,
+        market: &Market,
+        settlement: &OraclePrice,
+        decimals: u8,
+    ) -> MathResult<(u64, i128)> {
+        let (borrow_usd, funding_usd) = market.owed_usd(
+            self.is_long(),
+            self.entry_notional_usd,
+            self.borrow_snapshot,
+            self.funding_snapshot,
+        )?;
+        let borrow = owed_usd_to_tokens(borrow_usd, settlement, decimals)?;
+        let funding = -signed_usd_to_tokens(-funding_usd, settlement, decimals, true)?;
+        Ok((borrow, funding))
+    }
+
+    /// Health at `mark`, all amounts valued against the trader. `profit_allowed = false`
+    /// zeroes a positive PnL (the minimum hold time).
+    pub fn health(
+        &self,
+        market: &Market,
+        mark: u64,
+        ratios: MarginRatios,
+        settlement: &OraclePrice,
+        decimals: u8,
+        profit_allowed: bool,
+    ) -> MathResult<PositionHealth> {
+        let is_long = self.is_long();
+        let mut pnl = pnl_usd(is_long, self.size_base, self.entry_notional_usd, mark, true)?;
+        if !profit_allowed {
+            pnl = pnl.min(0);
+        }
+        let pnl = signed_usd_to_tokens(pnl, settlement, decimals, true)?.min(self.reserved as i128);
+        let (borrow, funding) = self.owed_tokens(market, settlement, decimals)?;
+        let notional = notional_usd(self.size_base, mark, Rounding::Up)?;
+        let close_fee_usd = bps_of(notional, market.params.close_fee_bps as u64, Rounding::Up)?;
+        let close_fee = owed_usd_to_tokens(close_fee_usd, settlement, decimals)?;
+        let equity = (self.collateral as i128)
+            .safe_add(pnl)?
+            .safe_sub(borrow as i128)?
+            .safe_sub(funding)?
+            .safe_sub(close_fee as i128)?;
+        let required = |bps: u64| -> MathResult<u64> {
+            owed_usd_to_tokens(bps_of(notional, bps, Rounding::Up)?, settlement, decimals)
+        };
+        let (borrow_usd, funding_usd) = market.owed_usd(
+            is_long,
+            self.entry_notional_usd,
+            self.borrow_snapshot,
+            self.funding_snapshot,
+        )?;
+        let liquidation = liquidation_price(
+            is_long,
+            self.size_base,
+            self.entry_notional_usd,
+            tokens_to_usd(self.collateral, settlement.spot, decimals, Rounding::Down)?,
+            (borrow_usd as i128).safe_add(funding_usd)?,
+            market.params.close_fee_bps as u64,
+            ratios.maintenance_bps,
+        )?;
+        let narrow = |v: i128| i64::try_from(v).map_err(|_| crate::math::MathError::Overflow);
+        Ok(PositionHealth {
+            mark_price: mark,
+            notional_usd: notional,
+            pnl: narrow(pnl)?,
+            borrow_owed: borrow,
+            funding_owed: narrow(funding)?,
+            close_fee,
+            equity: narrow(equity)?,
+            initial_margin_bps: ratios.initial_bps,
+            maintenance_margin_bps: ratios.maintenance_bps,
+            initial_margin_required: required(ratios.initial_bps)?,
+            maintenance_margin_required: required(ratios.maintenance_bps)?,
+            liquidation_price: liquidation.unwrap_or(0),
+        })
+    }
+
+    /// Share `part / whole` of `amount`, rounded down (what a partial close releases).
+    pub fn portion(amount: u64, part: u64, whole: u64) -> MathResult<u64> {
+        to_u64(crate::math::mul_div(
+            amount as u128,
+            part as u128,
+            whole as u128,
+            Rounding::Down,
+        )?)
+    }
+}
+crate::const_assert_size!(Position, Position::SIZE);

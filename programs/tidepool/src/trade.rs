@@ -1,0 +1,425 @@
+//! Glue shared by the trading instructions: fee crediting, fee settlement into collateral,
+//! margin checks and vault payouts. The formulas themselves live in `math/` and on the
+//! state types.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Token, TokenAccount, Transfer};
+
+use crate::error::TidepoolError;
+use crate::math::oracle::OraclePrice;
+use crate::math::position::{
+    owed_usd_to_tokens, pnl_usd, settle_close, signed_usd_to_tokens, size_base_for,
+};
+use crate::math::pricing::within_acceptable;
+use crate::math::valuation::{notional_usd, utilization_bps};
+use crate::math::{bps_of, Rounding, SafeMath, BPS_DENOMINATOR};
+use crate::state::{Market, Pool, Position, PositionHealth};
+
+/// Credit `fees` (already taken from a trader) to the protocol and the LPs.
+/// Returns the protocol's part (rounded down; the LPs keep the remainder).
+pub fn credit_fees(pool: &mut Pool, fees: u64) -> Result<u64> {
+    let protocol = bps_of(
+        fees,
+        pool.params.protocol_fee_share_bps as u64,
+        Rounding::Down,
+    )?;
+    let lp = fees.safe_sub(protocol)?;
+    pool.protocol_fees_owed = pool.protocol_fees_owed.safe_add(protocol)?;
+    pool.lp_balance = pool.lp_balance.safe_add(lp)?;
+    pool.cumulative_lp_fees = pool.cumulative_lp_fees.safe_add(lp)?;
+    Ok(protocol)
+}
+
+/// Move a position's accrued borrow fee and funding into (or out of) its collateral and
+/// reset its snapshots to the market's current indices. The borrow fee goes to the LPs and
+/// the protocol; funding goes through the LP balance, which pays it on to the other side
+/// when those positions settle. Fails when the collateral does not cover what is owed.
+/// Returns `(borrow fee, funding)` in tokens.
+pub fn settle_fees(
+    pool: &mut Pool,
+    market: &mut Market,
+    position: &mut Position,
+    settlement: &OraclePrice,
+) -> Result<(u64, i128)> {
+    let (borrow, funding) = position.owed_tokens(market, settlement, pool.settlement_decimals)?;
+    let due = (borrow as i128).safe_add(funding)?;
+    require!(
+        due <= position.collateral as i128,
+        TidepoolError::PositionUnderwater
+    );
+    let is_long = position.is_long();
+    market.side_mut(is_long).sub(&position.contribution())?;
+    position.collateral = u64::try_from(position.collateral as i128 - due)
+        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    position.borrow_snapshot = market.cumulative_borrow_index;
+    position.funding_snapshot = market.side(is_long).cumulative_funding_index;
+    market.side_mut(is_long).add(&position.contribution())?;
+
+    pool.total_collateral = u64::try_from(pool.total_collateral as i128 - due)
+        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    credit_fees(pool, borrow)?;
+    pool.lp_balance = u64::try_from(pool.lp_balance as i128 + funding)
+        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    Ok((borrow, funding))
+}
+
+/// Pool utilization in bps (reserved / LP balance).
+pub fn pool_utilization(pool: &Pool) -> Result<u64> {
+    Ok(utilization_bps(pool.lp_balance, pool.total_reserved)?)
+}
+
+/// Health valued against the trader (marked at its close fill price) with the margin
+/// ratios of now; fails unless equity covers the initial margin.
+pub fn require_initial_margin(
+    pool: &Pool,
+    market: &Market,
+    position: &Position,
+    price: &OraclePrice,
+    settlement: &OraclePrice,
+) -> Result<PositionHealth> {
+    let mark = market.fill_price(price, !position.is_long())?;
+    let ratios =
+        market.margin_ratios(price, pool_utilization(pool)?, position.entry_notional_usd)?;
+    let health = position.health(
+        market,
+        mark,
+        ratios,
+        settlement,
+        pool.settlement_decimals,
+        true,
+    )?;
+    require!(
+        health.meets_initial_margin(),
+        TidepoolError::InsufficientMargin
+    );
+    Ok(health)
+}
+
+/// Pay `amount` from the vault, signed by the pool.
+pub fn pay_from_vault<'info>(
+    token_program: &Program<'info, Token>,
+    vault: &Account<'info, TokenAccount>,
+    to: &Account<'info, TokenAccount>,
+    pool_info: AccountInfo<'info>,
+    pool: &Pool,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let signer = pool.signer();
+    token::transfer(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            Transfer {
+                from: vault.to_account_info(),
+                to: to.to_account_info(),
+                authority: pool_info,
+            },
+            &[&signer.seeds()],
+        ),
+        amount,
+    )
+}
+
+/// Take `amount` from a trader's token account into the vault.
+pub fn pay_into_vault<'info>(
+    token_program: &Program<'info, Token>,
+    from: &Account<'info, TokenAccount>,
+    vault: &Account<'info, TokenAccount>,
+    owner: AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    token::transfer(
+        CpiContext::new(
+            token_program.key(),
+            Transfer {
+                from: from.to_account_info(),
+                to: vault.to_account_info(),
+                authority: owner,
+            },
+        ),
+        amount,
+    )
+}
+
+/// What an open or increase did.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenOutcome {
+    /// Fill price, `expo = -9`.
+    pub fill_price: u64,
+    /// Added size, base units.
+    pub size_base: u64,
+    /// Open fee, tokens (taken from the collateral).
+    pub open_fee: u64,
+    /// Profit reserved for the added size, tokens.
+    pub reserve: u64,
+    /// Borrow fee and funding settled from the existing collateral first, tokens.
+    pub borrow_fee_settled: u64,
+    pub funding_settled: i64,
+}
+
+/// Open or increase `position` by `size_usd` with `collateral_in` more tokens, in memory:
+/// fees settled, fill at the spread price, fee and reserve booked, caps and utilization
+/// checked. The caller checks the initial margin and moves the tokens. The view
+/// `quote_open_position` runs the same function on copies.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_open(
+    pool: &mut Pool,
+    market: &mut Market,
+    position: &mut Position,
+    size_usd: u64,
+    collateral_in: u64,
+    acceptable_price: u64,
+    price: &OraclePrice,
+    settlement: &OraclePrice,
+    now: i64,
+) -> Result<OpenOutcome> {
+    require!(size_usd > 0, TidepoolError::ZeroSize);
+    let is_long = position.is_long();
+    let decimals = pool.settlement_decimals;
+    let (borrow_fee_settled, funding_settled) = if position.size_base == 0 {
+        position.borrow_snapshot = market.cumulative_borrow_index;
+        position.funding_snapshot = market.side(is_long).cumulative_funding_index;
+        (0, 0)
+    } else {
+        settle_fees(pool, market, position, settlement)?
+    };
+
+    let fill_price = market.fill_price(price, is_long)?;
+    require!(
+        within_acceptable(fill_price, acceptable_price, is_long),
+        TidepoolError::PriceSlippage
+    );
+    let size_base = size_base_for(size_usd, fill_price)?;
+    require!(size_base > 0, TidepoolError::ZeroSize);
+    let p = market.params;
+    let open_fee = owed_usd_to_tokens(
+        bps_of(size_usd, p.open_fee_bps as u64, Rounding::Up)?,
+        settlement,
+        decimals,
+    )?;
+    let reserve = owed_usd_to_tokens(
+        bps_of(size_usd, p.max_profit_factor_bps as u64, Rounding::Up)?,
+        settlement,
+        decimals,
+    )?;
+    let collateral_total = position.collateral.safe_add(collateral_in)?;
+    require!(
+        collateral_total > open_fee,
+        TidepoolError::InsufficientCollateral
+    );
+    require!(
+        position.entry_notional_usd.safe_add(size_usd)? >= p.min_position_usd,
+        TidepoolError::PositionTooSmall
+    );
+
+    // Open interest caps, and the skew cap unless the trade reduces the skew.
+    let (long_before, short_before) = (
+        market.long.open_interest_usd,
+        market.short.open_interest_usd,
+    );
+    let (long_after, short_after) = if is_long {
+        (long_before.safe_add(size_usd)?, short_before)
+    } else {
+        (long_before, short_before.safe_add(size_usd)?)
+    };
+    let cap = if is_long {
+        p.max_long_open_interest_usd
+    } else {
+        p.max_short_open_interest_usd
+    };
+    require!(
+        (if is_long { long_after } else { short_after }) <= cap,
+        TidepoolError::OpenInterestCapExceeded
+    );
+    let skew_after = long_after.abs_diff(short_after);
+    require!(
+        skew_after <= p.max_skew_usd || skew_after <= long_before.abs_diff(short_before),
+        TidepoolError::SkewCapExceeded
+    );
+
+    let side = market.side_mut(is_long);
+    side.sub(&position.contribution())?;
+    if position.size_base == 0 {
+        side.position_count = side.position_count.safe_add(1)?;
+    }
+    position.size_base = position.size_base.safe_add(size_base)?;
+    position.entry_notional_usd = position.entry_notional_usd.safe_add(size_usd)?;
+    position.collateral = collateral_total - open_fee;
+    position.reserved = position.reserved.safe_add(reserve)?;
+    position.last_increase_time = now;
+    position.last_update_time = now;
+    market.side_mut(is_long).add(&position.contribution())?;
+
+    // The fee leaves the collateral (it may exceed the new collateral on an increase).
+    pool.total_collateral = pool
+        .total_collateral
+        .safe_add(collateral_in)?
+        .safe_sub(open_fee)?;
+    credit_fees(pool, open_fee)?;
+    pool.total_reserved = pool.total_reserved.safe_add(reserve)?;
+    require!(
+        (pool.total_reserved as u128) * (BPS_DENOMINATOR as u128)
+            <= (pool.params.max_utilization_bps as u128) * (pool.lp_balance as u128),
+        TidepoolError::MaxUtilizationExceeded
+    );
+    Ok(OpenOutcome {
+        fill_price,
+        size_base,
+        open_fee,
+        reserve,
+        borrow_fee_settled,
+        funding_settled: i64::try_from(funding_settled)
+            .map_err(|_| error!(TidepoolError::MathOverflow))?,
+    })
+}
+
+/// What a decrease or close did.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecreaseOutcome {
+    /// Fill price, `expo = -9`.
+    pub fill_price: u64,
+    /// Closed entry notional, USD (`expo = -6`).
+    pub size_usd: u64,
+    /// Closed size, base units.
+    pub size_base: u64,
+    /// Realized PnL, tokens (capped at the released reserve; no profit inside the hold).
+    pub pnl: i64,
+    pub close_fee: u64,
+    pub borrow_fee: u64,
+    pub funding: i64,
+    pub payout: u64,
+    pub protocol_fee: u64,
+    pub bad_debt: u64,
+    /// The whole position was closed.
+    pub closed: bool,
+}
+
+/// Decrease `position` by `size_usd` of entry notional (all of it when `size_usd` reaches
+/// the position's), in memory: PnL realized at the close fill, fees collected, reserve and
+/// collateral released, books updated. The caller pays `payout` and closes the account.
+/// The view `quote_decrease_position` runs the same function on copies.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_decrease(
+    pool: &mut Pool,
+    market: &mut Market,
+    position: &mut Position,
+    size_usd: u64,
+    acceptable_price: u64,
+    price: &OraclePrice,
+    settlement: &OraclePrice,
+    now: i64,
+) -> Result<DecreaseOutcome> {
+    require!(size_usd > 0, TidepoolError::ZeroSize);
+    let is_long = position.is_long();
+    let decimals = pool.settlement_decimals;
+    let fill_price = market.fill_price(price, !is_long)?;
+    require!(
+        within_acceptable(fill_price, acceptable_price, !is_long),
+        TidepoolError::PriceSlippage
+    );
+    let closed = size_usd >= position.entry_notional_usd;
+
+    // Whole-position fees: folded into the close when closing in full (so an underwater
+    // position can still be closed), settled into the collateral first otherwise.
+    let (borrow_fee, funding) = if closed {
+        position.owed_tokens(market, settlement, decimals)?
+    } else {
+        settle_fees(pool, market, position, settlement)?
+    };
+    let (size_usd, size_base, collateral, reserve) = if closed {
+        (
+            position.entry_notional_usd,
+            position.size_base,
+            position.collateral,
+            position.reserved,
+        )
+    } else {
+        let whole = position.entry_notional_usd;
+        require!(
+            whole - size_usd >= market.params.min_position_usd,
+            TidepoolError::RemainingPositionTooSmall
+        );
+        (
+            size_usd,
+            Position::portion(position.size_base, size_usd, whole)?,
+            Position::portion(position.collateral, size_usd, whole)?,
+            Position::portion(position.reserved, size_usd, whole)?,
+        )
+    };
+    require!(size_base > 0, TidepoolError::ZeroSize);
+
+    let mut pnl = pnl_usd(is_long, size_base, size_usd, fill_price, true)?;
+    if now
+        < position
+            .last_increase_time
+            .saturating_add(market.params.min_hold_seconds as i64)
+    {
+        pnl = pnl.min(0);
+    }
+    let pnl = signed_usd_to_tokens(pnl, settlement, decimals, true)?.min(reserve as i128);
+    let close_fee = owed_usd_to_tokens(
+        bps_of(
+            notional_usd(size_base, fill_price, Rounding::Up)?,
+            market.params.close_fee_bps as u64,
+            Rounding::Up,
+        )?,
+        settlement,
+        decimals,
+    )?;
+    let (funding_due, fees_due) = if closed {
+        (funding, borrow_fee.safe_add(close_fee)?)
+    } else {
+        (0, close_fee)
+    };
+    let s = settle_close(
+        collateral,
+        pnl,
+        funding_due,
+        fees_due,
+        pool.params.protocol_fee_share_bps,
+    )?;
+
+    let side = market.side_mut(is_long);
+    side.sub(&position.contribution())?;
+    if closed {
+        side.position_count = side.position_count.safe_sub(1)?;
+    }
+    position.size_base = position.size_base.safe_sub(size_base)?;
+    position.entry_notional_usd = position.entry_notional_usd.safe_sub(size_usd)?;
+    position.collateral = position.collateral.safe_sub(collateral)?;
+    position.reserved = position.reserved.safe_sub(reserve)?;
+    position.last_update_time = now;
+    if !closed {
+        market.side_mut(is_long).add(&position.contribution())?;
+    }
+
+    pool.total_collateral = pool.total_collateral.safe_sub(collateral)?;
+    pool.total_reserved = pool.total_reserved.safe_sub(reserve)?;
+    pool.lp_balance = u64::try_from(pool.lp_balance as i128 + s.lp_delta)
+        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    pool.protocol_fees_owed = pool.protocol_fees_owed.safe_add(s.protocol_fee)?;
+    pool.cumulative_lp_fees = pool
+        .cumulative_lp_fees
+        .safe_add(s.fees_collected - s.protocol_fee)?;
+    pool.bad_debt = pool.bad_debt.safe_add(s.bad_debt)?;
+
+    let narrow = |v: i128| i64::try_from(v).map_err(|_| error!(TidepoolError::MathOverflow));
+    Ok(DecreaseOutcome {
+        fill_price,
+        size_usd,
+        size_base,
+        pnl: narrow(pnl)?,
+        close_fee,
+        borrow_fee,
+        funding: narrow(funding)?,
+        payout: s.payout,
+        protocol_fee: s.protocol_fee,
+        bad_debt: s.bad_debt,
+        closed,
+    })
+}

@@ -21,7 +21,7 @@ pub use tidepool::ID as PROGRAM_ID;
 mod layout_tests {
     use anchor_lang::prelude::Pubkey;
     use anchor_lang::{AccountSerialize, Space};
-    use tidepool::state::{Config, Market, Pool};
+    use tidepool::state::{Config, Market, Pool, Position};
 
     /// Byte offset of the first occurrence of `needle` in `hay`.
     fn offset_of(hay: &[u8], needle: &[u8]) -> usize {
@@ -63,7 +63,18 @@ mod layout_tests {
             174,
             "Pool.lp_balance"
         );
-        assert_eq!((Config::SIZE, Pool::SIZE, Market::SIZE), (172, 614, 527));
+        assert_eq!((Config::SIZE, Pool::SIZE, Market::SIZE), (172, 614, 663));
+
+        let mut position: Position = zeroed();
+        position.owner = marker;
+        position.market = Pubkey::new_from_array([0xcd; 32]);
+        let mut data = Vec::new();
+        position.try_serialize(&mut data).unwrap();
+        assert_eq!(data.len(), Position::SIZE);
+        assert_eq!(Position::SIZE, 227);
+        assert!(Position::SIZE <= 256, "a position fits 256 bytes");
+        assert_eq!(offset_of(&data, marker.as_ref()), 11, "Position.owner");
+        assert_eq!(offset_of(&data, &[0xcd; 32]), 43, "Position.market");
     }
 
     fn zeroed<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>() -> T {

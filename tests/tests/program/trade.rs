@@ -744,11 +744,14 @@ async fn look_alike_trading_accounts_are_refused() {
 /// is the entry notional times the curve's rate times the time.
 #[tokio::test]
 async fn borrow_fees_accrue_on_the_curve_over_idle_time() {
+    // ~0.1 % and ~99 % utilization (the second pool allows 100 %).
     for (liquidity, size) in [
         (1_000_000 * USDC, 1_000 * USDC),
-        (10_000 * USDC, 7_900 * USDC),
+        (10_000 * USDC, 9_900 * USDC),
     ] {
-        let mut f = Fixture::new().await;
+        let mut setup = PoolSetup::default();
+        setup.params.max_utilization_bps = 10_000;
+        let mut f = Fixture::with(setup).await;
         let settle = f.pool.settlement_oracle;
         f.env.update_price(&settle, |p| p.conf = 0);
         f.seed_liquidity(liquidity).await;
@@ -779,6 +782,12 @@ async fn borrow_fees_accrue_on_the_curve_over_idle_time() {
             h.funding_owed > 0,
             "alone on its side, the long pays funding to the pool"
         );
+        if size > liquidity / 2 {
+            assert!(
+                util > 9_800 && rate > 20_000,
+                "near full: {util} bps, {rate} bps/yr"
+            );
+        }
         let p = f.position(&t, Long).await.unwrap();
         f.decrease(&t, Long, u64::MAX).await.unwrap();
         let pool = f.pool_state().await;
@@ -830,5 +839,82 @@ async fn funding_is_zero_sum_between_sides() {
     assert_eq!((ql.funding, qs.funding), (hl.funding_owed, hs.funding_owed));
     let events_ok = decode_events::<PositionDecreased>(&[]).is_empty();
     assert!(events_ok);
+    f.check_invariants().await;
+}
+
+/// An `open_position` fits one legacy transaction with two compute-budget instructions,
+/// the owner paying and signing.
+#[tokio::test]
+async fn open_position_fits_one_legacy_transaction() {
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    use solana_sdk::message::Message;
+    let f = exact().await;
+    let owner = Pubkey::new_unique();
+    let token = Pubkey::new_unique();
+    let ixs = [
+        ComputeBudgetInstruction::set_compute_unit_limit(400_000),
+        ComputeBudgetInstruction::set_compute_unit_price(1_000),
+        ix::open_position(
+            &owner,
+            &f.market_keys(0),
+            &token,
+            Long,
+            1_000 * USDC,
+            100 * USDC,
+            u64::MAX,
+        ),
+    ];
+    let message = Message::new(&ixs, Some(&owner));
+    let signatures = message.header.num_required_signatures as usize;
+    let size = 1 + 64 * signatures + message.serialize().len();
+    eprintln!(
+        "open_position: {} accounts, {size} bytes",
+        message.account_keys.len()
+    );
+    assert_eq!(signatures, 1);
+    assert_eq!(message.account_keys.len(), 14);
+    assert!(size <= 1_232, "{size} bytes exceed a legacy transaction");
+}
+
+/// Pool value subtracts the traders' unrealized PnL from aggregates: a winning long
+/// lowers it, a losing one raises it, always inside [LP balance − reserves, LP balance +
+/// collateral], with deposits priced at the high end and withdrawals at the low end.
+#[tokio::test]
+async fn pool_value_follows_the_traders_pnl() {
+    let mut f = Fixture::new().await; // confidence 0.05 %: the two ends differ
+    f.seed_liquidity(POOL_LIQUIDITY).await;
+    let t = f.new_trader(10_000 * USDC).await;
+    f.open(&t, Long, 50_000 * USDC, 5_000 * USDC).await.unwrap();
+    let flat = f.pool_value().await;
+    let pool = f.pool_state().await;
+    assert!(flat.pool_value_max > flat.pool_value_min);
+    // Just opened: the spread puts the trader slightly under water.
+    assert!(flat.pool_value_min >= pool.lp_balance - USDC);
+
+    f.set_market_price(0, usd_e8(160)).await;
+    let up = f.pool_value().await;
+    // +6.67 % on 50k is ~3.3k of trader profit, ~5 bps of spread aside.
+    let profit = pool.lp_balance - up.pool_value_min;
+    assert!(profit > 3_300 * USDC && profit < 3_450 * USDC, "{profit}");
+    assert!(up.pool_value_min >= pool.lp_balance - pool.total_reserved);
+
+    f.set_market_price(0, usd_e8(140)).await;
+    let down = f.pool_value().await;
+    let gain = down.pool_value_max - pool.lp_balance;
+    assert!(gain > 3_300 * USDC && gain < 3_450 * USDC, "{gain}");
+    assert!(down.pool_value_max <= pool.lp_balance + pool.total_collateral);
+
+    // An LP entering now pays the high end; one leaving gets the low end.
+    let lp = f.new_lp(10_000 * USDC).await;
+    f.deposit(&lp, 10_000 * USDC, 0).await.unwrap();
+    let shares = f.env.token_balance(&lp.lp_token).await;
+    let expected = tidepool::math::shares::quote_deposit(
+        10_000 * USDC,
+        10,
+        down.pool_value_max,
+        down.share_supply,
+    )
+    .unwrap();
+    assert_eq!(shares, expected.shares_out);
     f.check_invariants().await;
 }

@@ -476,3 +476,113 @@ pub fn get_position_health(m: &MarketKeys, position: &Pubkey) -> Instruction {
         instruction::GetPositionHealth {},
     )
 }
+
+/// Accounts of a keeper-driven close of `position`, owned by `owner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeeperCloseKeys {
+    pub keeper: Pubkey,
+    pub market: MarketKeys,
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    /// Receives what is left for the owner (must be the owner's).
+    pub owner_token_account: Pubkey,
+    /// Receives the keeper's fee.
+    pub keeper_token_account: Pubkey,
+}
+
+fn keeper_close(k: &KeeperCloseKeys) -> accounts::KeeperClose {
+    accounts::KeeperClose {
+        keeper: k.keeper,
+        config: pda::config().0,
+        pool: k.market.pool,
+        market: k.market.market,
+        position: k.position,
+        owner: k.owner,
+        owner_token_account: k.owner_token_account,
+        keeper_token_account: k.keeper_token_account,
+        vault: pda::vault(&k.market.pool).0,
+        price_update: k.market.price_update,
+        settlement_price_update: k.market.settlement_price_update,
+        token_program: TOKEN_PROGRAM_ID,
+    }
+}
+
+pub fn liquidate(k: &KeeperCloseKeys) -> Instruction {
+    build(
+        accounts::Liquidate {
+            close: keeper_close(k),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::Liquidate {},
+    )
+}
+
+pub fn execute_trigger_order(k: &KeeperCloseKeys) -> Instruction {
+    build(
+        accounts::ExecuteTriggerOrder {
+            close: keeper_close(k),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::ExecuteTriggerOrder {},
+    )
+}
+
+/// `markets`: empty to close a position at its reserve cap; every market of the pool with
+/// its price to reduce a position under the pool-level profit cap.
+pub fn auto_deleverage(k: &KeeperCloseKeys, markets: &[MarketOracle]) -> Instruction {
+    with_markets(
+        build(
+            accounts::AutoDeleverage {
+                close: keeper_close(k),
+                event_authority: event_authority(),
+                program: ID,
+            },
+            instruction::AutoDeleverage {},
+        ),
+        markets,
+    )
+}
+
+pub fn set_trigger_orders(
+    owner: &Pubkey,
+    market: &Pubkey,
+    side: Side,
+    take_profit_price: u64,
+    stop_loss_price: u64,
+) -> Instruction {
+    build(
+        accounts::SetTriggerOrders {
+            owner: *owner,
+            market: *market,
+            position: pda::position(market, owner, side).0,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::SetTriggerOrders {
+            take_profit_price,
+            stop_loss_price,
+        },
+    )
+}
+
+pub fn collect_protocol_fees(
+    fee_recipient: &Pubkey,
+    pool: &Pubkey,
+    receiving_account: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::CollectProtocolFees {
+            fee_recipient: *fee_recipient,
+            config: pda::config().0,
+            pool: *pool,
+            vault: pda::vault(pool).0,
+            receiving_account: *receiving_account,
+            token_program: TOKEN_PROGRAM_ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::CollectProtocolFees {},
+    )
+}

@@ -72,7 +72,7 @@ mod layout_tests {
         position.try_serialize(&mut data).unwrap();
         assert_eq!(data.len(), Position::SIZE);
         assert_eq!(Position::SIZE, 227);
-        assert!(Position::SIZE <= 256, "a position fits 256 bytes");
+        const { assert!(Position::SIZE <= 256, "a position fits 256 bytes") };
         assert_eq!(offset_of(&data, marker.as_ref()), 11, "Position.owner");
         assert_eq!(offset_of(&data, &[0xcd; 32]), 43, "Position.market");
     }

@@ -2,6 +2,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
+use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::TransactionError;
 use tidepool::instructions::OpenQuote;
@@ -9,7 +10,7 @@ use tidepool::state::{MarketParams, OracleGuards, PoolParams};
 use tidepool::state::{Position, PositionHealth, Side};
 use tidepool::trade::DecreaseOutcome;
 use tidepool::valuation::PoolValueView;
-use tidepool_client::ix::{self, MarketKeys, MarketOracle, PoolKeys};
+use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
 use tidepool_client::pda;
 
 use crate::env::{TestEnv, TxResult};
@@ -179,7 +180,7 @@ pub struct Lp {
 pub struct Fixture {
     pub env: TestEnv,
     pub admin: Keypair,
-    pub fee_recipient: Pubkey,
+    pub fee_recipient: Keypair,
     pub pool: PoolFixture,
 }
 
@@ -191,9 +192,9 @@ impl Fixture {
     pub async fn with(setup: PoolSetup) -> Self {
         let mut env = TestEnv::start().await;
         let admin = env.new_user().await;
-        let fee_recipient = Pubkey::new_unique();
+        let fee_recipient = Keypair::new();
         env.send(
-            &[ix::initialize(&admin.pubkey(), &fee_recipient)],
+            &[ix::initialize(&admin.pubkey(), &fee_recipient.pubkey())],
             &[&admin],
         )
         .await
@@ -441,6 +442,69 @@ impl Fixture {
             p.conf = (price.unsigned_abs() / 2_000).max(1);
             p.publish_time = now;
         });
+    }
+
+    // ---- keepers --------------------------------------------------------------------
+
+    /// A keeper: a funded signer with a settlement token account for its fees.
+    pub async fn new_keeper(&mut self) -> Trader {
+        self.new_trader(0).await
+    }
+
+    pub fn keeper_keys(&self, keeper: &Trader, t: &Trader, side: Side) -> KeeperCloseKeys {
+        KeeperCloseKeys {
+            keeper: keeper.user.pubkey(),
+            market: self.market_keys(0),
+            position: self.position_key(t, side),
+            owner: t.user.pubkey(),
+            owner_token_account: t.token,
+            keeper_token_account: keeper.token,
+        }
+    }
+
+    async fn keeper_send(&mut self, keeper: &Trader, ixn: Instruction) -> TxResult {
+        let res = self.env.send(&[ixn], &[&keeper.user]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    pub async fn liquidate(&mut self, keeper: &Trader, t: &Trader, side: Side) -> TxResult {
+        let ixn = ix::liquidate(&self.keeper_keys(keeper, t, side));
+        self.keeper_send(keeper, ixn).await
+    }
+
+    pub async fn execute_trigger(&mut self, keeper: &Trader, t: &Trader, side: Side) -> TxResult {
+        let ixn = ix::execute_trigger_order(&self.keeper_keys(keeper, t, side));
+        self.keeper_send(keeper, ixn).await
+    }
+
+    /// `pool_cap`: pass every market (the pool-level profit cap) or none (reserve cap).
+    pub async fn deleverage(
+        &mut self,
+        keeper: &Trader,
+        t: &Trader,
+        side: Side,
+        pool_cap: bool,
+    ) -> TxResult {
+        let markets = if pool_cap {
+            self.pool.keys().markets
+        } else {
+            vec![]
+        };
+        let ixn = ix::auto_deleverage(&self.keeper_keys(keeper, t, side), &markets);
+        self.keeper_send(keeper, ixn).await
+    }
+
+    pub async fn set_triggers(
+        &mut self,
+        t: &Trader,
+        side: Side,
+        take_profit: u64,
+        stop_loss: u64,
+    ) -> TxResult {
+        let market = self.pool.markets[0].key;
+        let ixn = ix::set_trigger_orders(&t.user.pubkey(), &market, side, take_profit, stop_loss);
+        self.env.send(&[ixn], &[&t.user]).await
     }
 
     /// Zero confidence on every oracle of the pool: fills are spot ± the base spread and

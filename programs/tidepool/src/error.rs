@@ -136,6 +136,22 @@ pub enum TidepoolError {
     #[msg("Fees and funding exceed the collateral: close the position in full")]
     PositionUnderwater,
 
+    // --- keepers -----------------------------------------------------------------------
+    #[msg("Position is healthy: equity covers the maintenance margin")]
+    PositionHealthy,
+    #[msg("Take-profit and stop-loss are on the wrong sides of each other")]
+    InvalidTriggerPrices,
+    #[msg("No trigger order has been crossed")]
+    TriggerNotReached,
+    #[msg("Position cannot be deleveraged: its profit is below its reserve and the pool's traders' profit is within the cap")]
+    NotDeleveragable,
+    #[msg("Position is less profitable than its side's average: deleverage a more profitable one")]
+    NotMostProfitable,
+    #[msg("Signer is not the protocol's fee recipient")]
+    NotFeeRecipient,
+    #[msg("No protocol fees to collect")]
+    NoFeesToCollect,
+
     // --- math ------------------------------------------------------------------------
     #[msg("Arithmetic overflow")]
     MathOverflow,

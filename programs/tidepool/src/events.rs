@@ -199,3 +199,76 @@ pub struct BadDebtAbsorbed {
     /// Pool's cumulative bad debt afterwards.
     pub total_bad_debt: u64,
 }
+
+#[event]
+pub struct PositionLiquidated {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    pub keeper: Pubkey,
+    /// Oracle spot price the position was marked and closed at, `expo = -9`.
+    pub price: u64,
+    /// Equity before, tokens.
+    pub equity: i64,
+    /// Maintenance margin required before, tokens.
+    pub maintenance_margin: u64,
+    /// Closed entry notional, USD (`expo = -6`).
+    pub size_usd: u64,
+    pub pnl: i64,
+    pub close_fee: u64,
+    pub borrow_fee: u64,
+    pub funding: i64,
+    /// Paid to the keeper.
+    pub keeper_fee: u64,
+    /// Paid to the owner (full liquidation only; a partial one keeps it as collateral).
+    pub owner_payout: u64,
+    pub bad_debt: u64,
+    pub closed: bool,
+}
+
+#[event]
+pub struct TriggerOrdersSet {
+    pub position: Pubkey,
+    /// `expo = -9`, 0 when unset.
+    pub take_profit_price: u64,
+    pub stop_loss_price: u64,
+}
+
+#[event]
+pub struct TriggerOrderExecuted {
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    pub keeper: Pubkey,
+    /// True for take-profit, false for stop-loss.
+    pub take_profit: bool,
+    /// Oracle spot price that crossed the trigger, `expo = -9`.
+    pub price: u64,
+    pub fill_price: u64,
+    pub pnl: i64,
+    pub keeper_fee: u64,
+    pub payout: u64,
+}
+
+#[event]
+pub struct PositionDeleveraged {
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    pub keeper: Pubkey,
+    /// True when the position's profit had reached its reserve; false for the pool-level cap.
+    pub at_reserve_cap: bool,
+    pub price: u64,
+    /// Closed entry notional, USD (`expo = -6`).
+    pub size_usd: u64,
+    pub pnl: i64,
+    pub keeper_fee: u64,
+    pub payout: u64,
+    pub closed: bool,
+}
+
+#[event]
+pub struct ProtocolFeesCollected {
+    pub pool: Pubkey,
+    pub recipient: Pubkey,
+    pub amount: u64,
+}

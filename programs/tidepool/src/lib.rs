@@ -84,6 +84,10 @@ pub mod tidepool {
         instructions::accept_admin(ctx)
     }
 
+    pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {
+        instructions::collect_protocol_fees(ctx)
+    }
+
     // ---- LP ---------------------------------------------------------------------------
     #[access_control(ctx.accounts.validate())]
     pub fn deposit_liquidity(
@@ -135,9 +139,31 @@ pub mod tidepool {
         instructions::remove_collateral(ctx, amount)
     }
 
+    pub fn set_trigger_orders(
+        ctx: Context<SetTriggerOrders>,
+        take_profit_price: u64,
+        stop_loss_price: u64,
+    ) -> Result<()> {
+        instructions::set_trigger_orders(ctx, take_profit_price, stop_loss_price)
+    }
+
     // ---- keeper -----------------------------------------------------------------------
     pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         instructions::refresh_market(ctx)
+    }
+
+    pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
+        instructions::liquidate(ctx)
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
+        instructions::execute_trigger_order(ctx)
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
+        instructions::auto_deleverage(ctx)
     }
 
     // ---- views ------------------------------------------------------------------------

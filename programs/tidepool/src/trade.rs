@@ -292,17 +292,29 @@ pub struct DecreaseOutcome {
     pub close_fee: u64,
     pub borrow_fee: u64,
     pub funding: i64,
+    /// Tokens for the trader (paid out, or kept as collateral by a partial liquidation).
     pub payout: u64,
     pub protocol_fee: u64,
+    /// Tokens for the keeper that closed it (liquidation, trigger order, deleveraging).
+    pub keeper_fee: u64,
     pub bad_debt: u64,
     /// The whole position was closed.
     pub closed: bool,
 }
 
+/// What a keeper earns for a close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeeperFee {
+    None,
+    /// bps of the closed notional at the fill (liquidation).
+    BpsOfNotional(u16),
+    /// A flat USD amount (`expo = -6`) (trigger orders, deleveraging).
+    FlatUsd(u64),
+}
+
 /// Decrease `position` by `size_usd` of entry notional (all of it when `size_usd` reaches
-/// the position's), in memory: PnL realized at the close fill, fees collected, reserve and
-/// collateral released, books updated. The caller pays `payout` and closes the account.
-/// The view `quote_decrease_position` runs the same function on copies.
+/// the position's) at the trader's request: the close fill price, checked against
+/// `acceptable_price`. The view `quote_decrease_position` runs the same function on copies.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_decrease(
     pool: &mut Pool,
@@ -314,14 +326,44 @@ pub fn apply_decrease(
     settlement: &OraclePrice,
     now: i64,
 ) -> Result<DecreaseOutcome> {
+    let fill_price = market.fill_price(price, !position.is_long())?;
+    require!(
+        within_acceptable(fill_price, acceptable_price, !position.is_long()),
+        TidepoolError::PriceSlippage
+    );
+    apply_close(
+        pool,
+        market,
+        position,
+        size_usd,
+        fill_price,
+        KeeperFee::None,
+        true,
+        settlement,
+        now,
+    )
+}
+
+/// Close `size_usd` of entry notional (all of it when it reaches the position's) at
+/// `fill_price`, in memory: PnL realized (capped at the released reserve, no profit inside
+/// the minimum hold when `enforce_min_hold`), fees and the keeper's fee collected, reserve
+/// and collateral released, books updated. The caller moves the tokens and closes the
+/// account. Every close in the program goes through here.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_close(
+    pool: &mut Pool,
+    market: &mut Market,
+    position: &mut Position,
+    size_usd: u64,
+    fill_price: u64,
+    keeper_fee: KeeperFee,
+    enforce_min_hold: bool,
+    settlement: &OraclePrice,
+    now: i64,
+) -> Result<DecreaseOutcome> {
     require!(size_usd > 0, TidepoolError::ZeroSize);
     let is_long = position.is_long();
     let decimals = pool.settlement_decimals;
-    let fill_price = market.fill_price(price, !is_long)?;
-    require!(
-        within_acceptable(fill_price, acceptable_price, !is_long),
-        TidepoolError::PriceSlippage
-    );
     let closed = size_usd >= position.entry_notional_usd;
 
     // Whole-position fees: folded into the close when closing in full (so an underwater
@@ -354,23 +396,30 @@ pub fn apply_decrease(
     require!(size_base > 0, TidepoolError::ZeroSize);
 
     let mut pnl = pnl_usd(is_long, size_base, size_usd, fill_price, true)?;
-    if now
+    let in_hold = now
         < position
             .last_increase_time
-            .saturating_add(market.params.min_hold_seconds as i64)
-    {
+            .saturating_add(market.params.min_hold_seconds as i64);
+    if enforce_min_hold && in_hold {
         pnl = pnl.min(0);
     }
     let pnl = signed_usd_to_tokens(pnl, settlement, decimals, true)?.min(reserve as i128);
+    let closed_notional = notional_usd(size_base, fill_price, Rounding::Up)?;
     let close_fee = owed_usd_to_tokens(
         bps_of(
-            notional_usd(size_base, fill_price, Rounding::Up)?,
+            closed_notional,
             market.params.close_fee_bps as u64,
             Rounding::Up,
         )?,
         settlement,
         decimals,
     )?;
+    let keeper_fee_usd = match keeper_fee {
+        KeeperFee::None => 0,
+        KeeperFee::BpsOfNotional(bps) => bps_of(closed_notional, bps as u64, Rounding::Up)?,
+        KeeperFee::FlatUsd(usd) => usd,
+    };
+    let keeper_fee_due = owed_usd_to_tokens(keeper_fee_usd, settlement, decimals)?;
     let (funding_due, fees_due) = if closed {
         (funding, borrow_fee.safe_add(close_fee)?)
     } else {
@@ -381,6 +430,7 @@ pub fn apply_decrease(
         pnl,
         funding_due,
         fees_due,
+        keeper_fee_due,
         pool.params.protocol_fee_share_bps,
     )?;
 
@@ -419,7 +469,25 @@ pub fn apply_decrease(
         funding: narrow(funding)?,
         payout: s.payout,
         protocol_fee: s.protocol_fee,
+        keeper_fee: s.keeper_fee,
         bad_debt: s.bad_debt,
         closed,
     })
+}
+
+/// Keep `amount` of a partially closed position's payout as its collateral (a partial
+/// liquidation pays nothing out: the realized loss and fees came out of the collateral).
+pub fn rebook_as_collateral(
+    pool: &mut Pool,
+    market: &mut Market,
+    position: &mut Position,
+    amount: u64,
+) -> Result<()> {
+    let side = market.side_mut(position.is_long());
+    side.sub(&position.contribution())?;
+    position.collateral = position.collateral.safe_add(amount)?;
+    side.add(&position.contribution())?;
+    // `apply_close` counted the payout as leaving the vault; it stays, as collateral.
+    pool.total_collateral = pool.total_collateral.safe_add(amount)?;
+    Ok(())
 }

@@ -20,7 +20,7 @@ async fn initialize_sets_config_once() {
     let config: Config = env.account(&pda::config().0).await;
     assert_eq!(config.version, ACCOUNT_VERSION);
     assert_eq!(config.admin, f.admin.pubkey());
-    assert_eq!(config.fee_recipient, f.fee_recipient);
+    assert_eq!(config.fee_recipient, f.fee_recipient.pubkey());
     assert_eq!(config.pending_admin, Pubkey::default());
     assert_eq!(config.pause_flags, 0);
 

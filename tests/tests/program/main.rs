@@ -3,6 +3,7 @@
 #![allow(deprecated)]
 
 mod admin;
+mod keeper;
 mod lp;
 mod oracle;
 mod refresh;

@@ -146,40 +146,82 @@ pub struct CloseSettlement {
     pub fees_collected: u64,
     /// Protocol's share of the collected fees (rounded down; LPs keep the rest).
     pub protocol_fee: u64,
+    /// Keeper's fee actually collected (after the pool's fees, capped by what is left).
+    pub keeper_fee: u64,
     /// Loss beyond the released collateral that nobody pays: absorbed by the LPs.
     pub bad_debt: u64,
-    /// Change of the LP balance: released collateral − payout − protocol fee.
+    /// Change of the LP balance: released collateral − payout − protocol fee − keeper fee.
     pub lp_delta: i128,
 }
 
 /// Settle a close: the trader's gross is `collateral + pnl − funding_owed` (PnL already
-/// capped at the released reserve); fees are collected from the gross as far as it
-/// reaches; what remains is paid out. A negative gross is bad debt.
+/// capped at the released reserve). From the gross, as far as it reaches: first the pool's
+/// fees (borrow and close), then the keeper's fee; the rest is paid out. A negative gross
+/// is bad debt.
 pub fn settle_close(
     collateral: u64,
     pnl: i128,
     funding_owed: i128,
     fees_due: u64,
+    keeper_fee_due: u64,
     protocol_share_bps: u16,
 ) -> MathResult<CloseSettlement> {
     let gross = (collateral as i128).safe_add(pnl)?.safe_sub(funding_owed)?;
-    let (payout, fees_collected, bad_debt) = if gross < 0 {
-        (0, 0, to_u64(gross.unsigned_abs())?)
+    let (payout, fees_collected, keeper_fee, bad_debt) = if gross < 0 {
+        (0, 0, 0, to_u64(gross.unsigned_abs())?)
     } else {
         let gross = to_u64(gross as u128)?;
         let fees = gross.min(fees_due);
-        (gross - fees, fees, 0)
+        let keeper = (gross - fees).min(keeper_fee_due);
+        (gross - fees - keeper, fees, keeper, 0)
     };
     let protocol_fee = bps_of(fees_collected, protocol_share_bps as u64, Rounding::Down)?;
     Ok(CloseSettlement {
         payout,
         fees_collected,
         protocol_fee,
+        keeper_fee,
         bad_debt,
         lp_delta: (collateral as i128)
             .safe_sub(payout as i128)?
-            .safe_sub(protocol_fee as i128)?,
+            .safe_sub(protocol_fee as i128)?
+            .safe_sub(keeper_fee as i128)?,
     })
+}
+
+/// How much entry notional a liquidation closes. Closing a fraction `f` realizes nothing new
+/// but the liquidation fee (the equity already counts PnL, fees and the close fee), so the
+/// rest meets the initial margin when `E − f·L ≥ (1 − f)·IM`, i.e.
+/// `f ≥ (IM − E) / (IM − L)` with `E` the equity, `IM` the initial margin and `L` the
+/// liquidation fee of the whole position (tokens). It aims 1 % of `IM` higher, so that the
+/// roundings of the close (each against the trader) never leave the rest a unit short.
+/// Rounded up. `None`: close it all — the equity is gone, the fee eats the margin, or the
+/// rest would be under `min_position_usd`.
+pub fn liquidation_close_usd(
+    entry_notional_usd: u64,
+    equity: i128,
+    initial_margin: u64,
+    liquidation_fee: u64,
+    min_position_usd: u64,
+) -> MathResult<Option<u64>> {
+    if equity <= 0 || initial_margin <= liquidation_fee {
+        return Ok(None);
+    }
+    let shortfall = (initial_margin as i128).safe_sub(equity)?;
+    if shortfall <= 0 {
+        return Ok(Some(0));
+    }
+    let shortfall = shortfall.safe_add((initial_margin / 100) as i128 + 1)?;
+    let close = to_u64(mul_div(
+        entry_notional_usd as u128,
+        shortfall as u128,
+        (initial_margin - liquidation_fee) as u128,
+        Rounding::Up,
+    )?)?;
+    if close >= entry_notional_usd || entry_notional_usd - close < min_position_usd {
+        return Ok(None);
+    }
+    Ok(Some(close))
 }
 
 #[cfg(test)]
@@ -262,33 +304,82 @@ mod tests {
     #[test]
     fn close_settlement_pays_fees_then_trader() {
         // 100 collateral, +30 pnl, 5 funding owed, 10 fees, 20 % protocol share.
-        let c = settle_close(100, 30, 5, 10, 2_000).unwrap();
+        let c = settle_close(100, 30, 5, 10, 0, 2_000).unwrap();
         assert_eq!(
             (c.payout, c.fees_collected, c.protocol_fee, c.bad_debt),
             (115, 10, 2, 0)
         );
         assert_eq!(c.lp_delta, 100 - 115 - 2);
-        // Loss eats the collateral and part of the fees.
-        let c = settle_close(100, -95, 0, 10, 2_000).unwrap();
-        assert_eq!((c.payout, c.fees_collected, c.bad_debt), (0, 5, 0));
+        // Loss eats the collateral and part of the fees; the keeper gets nothing.
+        let c = settle_close(100, -95, 0, 10, 3, 2_000).unwrap();
+        assert_eq!(
+            (c.payout, c.fees_collected, c.keeper_fee, c.bad_debt),
+            (0, 5, 0, 0)
+        );
+        // The keeper is paid after the pool's fees, capped by what is left.
+        let c = settle_close(100, -88, 0, 10, 3, 2_000).unwrap();
+        assert_eq!((c.payout, c.fees_collected, c.keeper_fee), (0, 10, 2));
+        let c = settle_close(100, -50, 0, 10, 3, 2_000).unwrap();
+        assert_eq!(
+            (c.payout, c.keeper_fee, c.lp_delta),
+            (37, 3, 100 - 37 - 2 - 3)
+        );
         // Beyond the collateral: bad debt, no fees.
-        let c = settle_close(100, -130, 0, 10, 2_000).unwrap();
+        let c = settle_close(100, -130, 0, 10, 3, 2_000).unwrap();
         assert_eq!(
             (c.payout, c.fees_collected, c.bad_debt, c.lp_delta),
             (0, 0, 30, 100)
         );
     }
 
+    #[test]
+    fn liquidation_closes_just_enough() {
+        // Equity 40 against IM 100, fee 10 for the whole: f = (60 + 2) / 90.
+        assert_eq!(liquidation_close_usd(900, 40, 100, 10, 10), Ok(Some(620)));
+        // The rest would be dust, the equity is gone, or the fee eats the margin: all.
+        assert_eq!(liquidation_close_usd(900, 40, 100, 10, 281), Ok(None));
+        assert_eq!(liquidation_close_usd(900, 0, 100, 10, 10), Ok(None));
+        assert_eq!(liquidation_close_usd(900, 40, 100, 100, 10), Ok(None));
+        assert_eq!(liquidation_close_usd(900, 20, 100, 10, 10), Ok(Some(820)));
+        assert_eq!(
+            liquidation_close_usd(900, 5, 100, 10, 10),
+            Ok(None),
+            "f > 1"
+        );
+    }
+
     proptest! {
+        /// After closing the computed part, what remains meets the initial margin.
+        #[test]
+        fn partial_liquidation_restores_initial_margin(
+            entry in 1_000u64..1u64 << 40, equity in 1i128..1i128 << 30,
+            im in 1u64..1u64 << 31, fee_bps in 0u64..9_000,
+        ) {
+            let fee = im * fee_bps / 10_000;
+            if let Some(close) = liquidation_close_usd(entry, equity, im, fee, 0).unwrap() {
+                let f_num = close as i128;
+                let whole = entry as i128;
+                // E − f·L ≥ (1 − f)·IM, scaled by `whole`.
+                let lhs = equity * whole - f_num * fee as i128;
+                let rhs = (whole - f_num) * im as i128;
+                prop_assert!(lhs >= rhs);
+            }
+        }
+
         /// Tokens are conserved: what leaves the collateral goes to the trader, the LPs or
         /// the protocol; the trader never gets more than collateral + pnl − funding.
         #[test]
         fn close_settlement_conserves_tokens(
             coll in 0u64..1u64 << 50, pnl in -(1i128 << 51)..1i128 << 51,
-            funding in -(1i128 << 40)..1i128 << 40, fees in 0u64..1u64 << 40, share in 0u16..=10_000,
+            funding in -(1i128 << 40)..1i128 << 40, fees in 0u64..1u64 << 40,
+            keeper in 0u64..1u64 << 40, share in 0u16..=10_000,
         ) {
-            let c = settle_close(coll, pnl, funding, fees, share).unwrap();
-            prop_assert_eq!(coll as i128, c.payout as i128 + c.lp_delta + c.protocol_fee as i128);
+            let c = settle_close(coll, pnl, funding, fees, keeper, share).unwrap();
+            prop_assert_eq!(
+                coll as i128,
+                c.payout as i128 + c.lp_delta + c.protocol_fee as i128 + c.keeper_fee as i128
+            );
+            prop_assert!(c.keeper_fee <= keeper);
             prop_assert!(c.payout as i128 <= (coll as i128 + pnl - funding).max(0));
             prop_assert!(c.fees_collected <= fees && c.protocol_fee <= c.fees_collected);
         }

@@ -1,4 +1,5 @@
 pub mod accept_admin;
+pub mod collect_protocol_fees;
 pub mod create_market;
 pub mod create_pool;
 pub mod initialize;
@@ -8,6 +9,7 @@ pub mod update_market_params;
 pub mod update_pool_params;
 
 pub use accept_admin::*;
+pub use collect_protocol_fees::*;
 pub use create_market::*;
 pub use create_pool::*;
 pub use initialize::*;

@@ -1,0 +1,48 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::{CONFIG_SEED, POOL_SEED};
+use crate::error::TidepoolError;
+use crate::events::ProtocolFeesCollected;
+use crate::state::{Config, Pool};
+use crate::trade::pay_from_vault;
+
+/// The fee recipient collects the protocol's share of a pool's fees.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct CollectProtocolFees<'info> {
+    pub fee_recipient: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump,
+        constraint = config.fee_recipient == fee_recipient.key() @ TidepoolError::NotFeeRecipient)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut,
+        constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+    pub receiving_account: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {
+    let a = &mut *ctx.accounts;
+    let amount = a.pool.protocol_fees_owed;
+    require!(amount > 0, TidepoolError::NoFeesToCollect);
+    a.pool.protocol_fees_owed = 0;
+    pay_from_vault(
+        &a.token_program,
+        &a.vault,
+        &a.receiving_account,
+        a.pool.to_account_info(),
+        &a.pool,
+        amount,
+    )?;
+    let event = ProtocolFeesCollected {
+        pool: a.pool.key(),
+        recipient: a.receiving_account.key(),
+        amount,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

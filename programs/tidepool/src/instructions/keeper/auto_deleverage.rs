@@ -1,0 +1,151 @@
+use anchor_lang::prelude::*;
+
+// The composite accounts struct brings its generated client modules with it.
+use super::keeper_close::*;
+use crate::constants::pause;
+use crate::error::TidepoolError;
+use crate::events::PositionDeleveraged;
+use crate::math::position::{pnl_usd, signed_usd_to_tokens};
+use crate::math::valuation::{side_pnl_tokens, Valuation};
+use crate::math::{bps_of, mul_div, to_u64, Rounding, SafeMath};
+use crate::trade::{apply_close, KeeperFee};
+use crate::valuation::PoolMarks;
+
+/// Permissionless deleveraging, at the oracle's spot price, for the market's keeper fee:
+///
+/// - a position whose profit has reached its reserve is closed in full at the cap;
+/// - when the traders' aggregate unrealized profit in the pool exceeds
+///   `max_pnl_factor × pool value`, a profitable position is reduced until the aggregate
+///   is back at the cap. The position must be at least as profitable (PnL per USD of entry
+///   notional) as its side on average, so keepers reduce the most profitable first; this
+///   takes the pool's markets and prices as remaining accounts
+///   (`[market_i, price_update_i]` for every market, as for `get_pool_value`).
+#[event_cpi]
+#[derive(Accounts)]
+pub struct AutoDeleverage<'info> {
+    pub close: KeeperClose<'info>,
+}
+
+impl AutoDeleverage<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let c = &self.close;
+        let flags = c.config.pause_flags | c.pool.pause_flags | c.market.pause_flags;
+        require!(flags & pause::DELEVERAGE == 0, TidepoolError::Paused);
+        Ok(())
+    }
+}
+
+pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let remaining = ctx.remaining_accounts;
+    let c = &mut ctx.accounts.close;
+    let (price, settlement) = c.load_prices(now)?;
+    let decimals = c.pool.settlement_decimals;
+    let is_long = c.position.is_long();
+    let position_pnl = signed_usd_to_tokens(
+        pnl_usd(
+            is_long,
+            c.position.size_base,
+            c.position.entry_notional_usd,
+            price.spot,
+            false,
+        )?,
+        &settlement,
+        decimals,
+        false,
+    )?;
+    let whole = c.position.entry_notional_usd;
+    let at_reserve_cap = position_pnl >= c.position.reserved as i128;
+    let size_usd = if at_reserve_cap {
+        whole
+    } else {
+        require!(
+            position_pnl > 0 && !remaining.is_empty(),
+            TidepoolError::NotDeleveragable
+        );
+        let pool_key = c.pool.key();
+        let marks = PoolMarks::load(
+            &c.pool,
+            &pool_key,
+            &c.settlement_price_update,
+            remaining,
+            now,
+        )?;
+        let mut profit: i128 = 0;
+        for m in &marks.markets {
+            for (side, long) in [(&m.long, true), (&m.short, false)] {
+                let pnl = side_pnl_tokens(
+                    side,
+                    long,
+                    &m.price,
+                    &marks.settlement,
+                    decimals,
+                    Valuation::Max,
+                )?;
+                profit = profit.safe_add(pnl.max(0))?;
+            }
+        }
+        let value = marks.pool_value(&c.pool, Valuation::Max)?;
+        let cap = bps_of(
+            value,
+            c.pool.params.max_pnl_factor_bps as u64,
+            Rounding::Down,
+        )? as i128;
+        require!(profit > cap, TidepoolError::NotDeleveragable);
+
+        // At least its side's average profitability: pnl / entry ≥ side_pnl / side_entry.
+        let side = c.market.side(is_long);
+        let side_pnl = side_pnl_tokens(
+            &side.exposure(c.market.cumulative_borrow_index)?,
+            is_long,
+            &price,
+            &settlement,
+            decimals,
+            Valuation::Min,
+        )?;
+        require!(
+            position_pnl.safe_mul(side.open_interest_usd as i128)?
+                >= side_pnl.safe_mul(whole as i128)?,
+            TidepoolError::NotMostProfitable
+        );
+        let excess = (profit - cap) as u128;
+        let part = to_u64(mul_div(
+            whole as u128,
+            excess,
+            position_pnl as u128,
+            Rounding::Up,
+        )?)?;
+        if part >= whole || whole - part < c.market.params.min_position_usd {
+            whole
+        } else {
+            part
+        }
+    };
+    let keeper_fee = KeeperFee::FlatUsd(c.market.params.keeper_fee_usd);
+    let o = apply_close(
+        &mut c.pool,
+        &mut c.market,
+        &mut c.position,
+        size_usd,
+        price.spot,
+        keeper_fee,
+        false,
+        &settlement,
+        now,
+    )?;
+    c.finish(&o, true)?;
+    let event = PositionDeleveraged {
+        position: c.position.key(),
+        owner: c.owner.key(),
+        keeper: c.keeper.key(),
+        at_reserve_cap,
+        price: price.spot,
+        size_usd: o.size_usd,
+        pnl: o.pnl,
+        keeper_fee: o.keeper_fee,
+        payout: o.payout,
+        closed: o.closed,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

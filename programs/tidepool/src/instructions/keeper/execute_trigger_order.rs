@@ -1,0 +1,91 @@
+use anchor_lang::prelude::*;
+
+// The composite accounts struct brings its generated client modules with it.
+use super::keeper_close::*;
+use crate::constants::pause;
+use crate::error::TidepoolError;
+use crate::events::TriggerOrderExecuted;
+use crate::trade::{apply_close, KeeperFee};
+
+/// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
+/// has crossed, at the close fill price, for the market's keeper fee.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ExecuteTriggerOrder<'info> {
+    pub close: KeeperClose<'info>,
+}
+
+impl ExecuteTriggerOrder<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let c = &self.close;
+        let flags = c.config.pause_flags | c.pool.pause_flags | c.market.pause_flags;
+        require!(flags & pause::TRIGGER == 0, TidepoolError::Paused);
+        Ok(())
+    }
+}
+
+/// Which trigger the spot price has crossed: `Some(true)` take-profit, `Some(false)`
+/// stop-loss. A long's take-profit is crossed at or above it, its stop-loss at or below;
+/// a short's the other way round.
+pub fn crossed_trigger(is_long: bool, spot: u64, take_profit: u64, stop_loss: u64) -> Option<bool> {
+    let up = |t: u64| t != 0 && spot >= t;
+    let down = |t: u64| t != 0 && spot <= t;
+    if is_long {
+        if up(take_profit) {
+            return Some(true);
+        }
+        if down(stop_loss) {
+            return Some(false);
+        }
+    } else {
+        if down(take_profit) {
+            return Some(true);
+        }
+        if up(stop_loss) {
+            return Some(false);
+        }
+    }
+    None
+}
+
+pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let c = &mut ctx.accounts.close;
+    let (price, settlement) = c.load_prices(now)?;
+    let is_long = c.position.is_long();
+    let take_profit = crossed_trigger(
+        is_long,
+        price.spot,
+        c.position.take_profit_price,
+        c.position.stop_loss_price,
+    )
+    .ok_or(TidepoolError::TriggerNotReached)?;
+    let fill = c.market.fill_price(&price, !is_long)?;
+    let whole = c.position.entry_notional_usd;
+    let keeper_fee = KeeperFee::FlatUsd(c.market.params.keeper_fee_usd);
+    let o = apply_close(
+        &mut c.pool,
+        &mut c.market,
+        &mut c.position,
+        whole,
+        fill,
+        keeper_fee,
+        true,
+        &settlement,
+        now,
+    )?;
+    c.finish(&o, true)?;
+    let event = TriggerOrderExecuted {
+        position: c.position.key(),
+        owner: c.owner.key(),
+        keeper: c.keeper.key(),
+        take_profit,
+        price: price.spot,
+        fill_price: o.fill_price,
+        pnl: o.pnl,
+        keeper_fee: o.keeper_fee,
+        payout: o.payout,
+    };
+    emit_cpi!(event);
+    Ok(())
+}

@@ -1,0 +1,94 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::{CONFIG_SEED, POOL_SEED};
+use crate::error::TidepoolError;
+use crate::math::oracle::OraclePrice;
+use crate::oracle::{read_price, read_settlement_price};
+use crate::state::{Config, Market, Pool, Position};
+use crate::trade::{pay_from_vault, pool_utilization, DecreaseOutcome};
+
+/// Accounts of every close a keeper drives (liquidation, trigger orders, deleveraging).
+/// Keepers are anyone; they are paid from the position.
+#[derive(Accounts)]
+pub struct KeeperClose<'info> {
+    #[account(mut)]
+    pub keeper: Signer<'info>,
+    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    pub pool: Box<Account<'info, Pool>>,
+    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(mut,
+        has_one = market @ TidepoolError::InvalidPosition,
+        has_one = owner @ TidepoolError::InvalidPosition)]
+    pub position: Box<Account<'info, Position>>,
+    /// CHECK: the position's owner (`has_one` above); receives the rent when it closes.
+    #[account(mut)]
+    pub owner: UncheckedAccount<'info>,
+    /// Receives what is left for the owner. A keeper can create the owner's associated
+    /// token account in the same transaction, so a closed account never blocks a close.
+    #[account(mut,
+        constraint = owner_token_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
+        constraint = owner_token_account.owner == position.owner @ TidepoolError::InvalidTokenOwner)]
+    pub owner_token_account: Box<Account<'info, TokenAccount>>,
+    /// Receives the keeper's fee (any holder).
+    #[account(mut,
+        constraint = keeper_token_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+    pub keeper_token_account: Box<Account<'info, TokenAccount>>,
+    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    pub price_update: UncheckedAccount<'info>,
+    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    pub settlement_price_update: UncheckedAccount<'info>,
+    pub token_program: Program<'info, Token>,
+}
+
+impl<'info> KeeperClose<'info> {
+    /// Validated market and settlement prices; the market observes the price and accrues.
+    pub fn load_prices(&mut self, now: i64) -> Result<(OraclePrice, OraclePrice)> {
+        let price = read_price(
+            &self.price_update,
+            &self.market.feed_id,
+            &self.market.params.oracle,
+            self.market.last_publish_time,
+            now,
+        )?;
+        let settlement = read_settlement_price(&self.pool, &self.settlement_price_update, now)?;
+        self.market.observe_price(&price, now)?;
+        self.pool.settlement_last_publish_time = settlement.publish_time;
+        self.market.accrue(now, pool_utilization(&self.pool)?)?;
+        Ok((price, settlement))
+    }
+
+    /// Move the tokens of a close: the keeper's fee, the owner's payout (unless
+    /// `pay_owner` is false: a partial liquidation keeps it as collateral), and the account
+    /// back to the owner when closed.
+    pub fn finish(&mut self, o: &DecreaseOutcome, pay_owner: bool) -> Result<()> {
+        let pool_info = self.pool.to_account_info();
+        pay_from_vault(
+            &self.token_program,
+            &self.vault,
+            &self.keeper_token_account,
+            pool_info.clone(),
+            &self.pool,
+            o.keeper_fee,
+        )?;
+        if pay_owner {
+            pay_from_vault(
+                &self.token_program,
+                &self.vault,
+                &self.owner_token_account,
+                pool_info,
+                &self.pool,
+                o.payout,
+            )?;
+        }
+        if o.closed {
+            self.position.close(self.owner.to_account_info())?;
+        }
+        Ok(())
+    }
+}

@@ -9,6 +9,7 @@
 pub mod decode;
 pub mod errors;
 pub mod ix;
+pub mod keeper;
 pub mod pda;
 
 pub use tidepool;

@@ -55,14 +55,16 @@ pub fn markdown(s: &Scenario, o: &Outcome) -> String {
     let _ = writeln!(md, "# Tidepool simulation\n");
     let _ = writeln!(
         md,
-        "{} from {} to {} ({} hourly steps), seed {}, {} LPs. The real Tidepool program ran on an \
-         in-process Solana runtime with SPL Token and Pyth `PriceUpdateV2` accounts.\n",
+        "{} from {} to {} ({} hourly steps), seed {}, {} LPs, {} traders, a keeper. The real \
+         Tidepool program ran on an in-process Solana runtime with SPL Token and Pyth \
+         `PriceUpdateV2` accounts; the books were checked against SPEC §7 after every step.\n",
         s.data.display(),
         format_time(first.time),
         format_time(last.time),
         o.samples.len(),
         s.seed,
-        s.lps.count
+        s.lps.count,
+        s.traders.count
     );
     let _ = writeln!(md, "| figure | value |\n|---|---|");
     let rows = [
@@ -112,14 +114,19 @@ pub fn markdown(s: &Scenario, o: &Outcome) -> String {
             let _ = writeln!(md, "| {k} | {v} |");
         }
     }
-    let _ = writeln!(md, "\n## Daily\n\n| day (UTC) | price | volatility | pool value | share price |\n|---|---|---|---|---|");
+    let _ = writeln!(md, "\n## Daily\n\n| day (UTC) | price | volatility | initial margin | utilization | OI long / short | liquidations | pool value | share price |\n|---|---|---|---|---|---|---|---|---|");
     for x in o.samples.iter().filter(|x| x.time % 86_400 == 0) {
         let _ = writeln!(
             md,
-            "| {} | {:.2} | {:.2} % | {:.0} | {:.6} |",
+            "| {} | {:.2} | {:.2} % | {:.2} % | {:.1} % | {:.0} / {:.0} | {} | {:.0} | {:.6} |",
             &format_time(x.time)[..10],
             x.price,
             x.volatility * 100.0,
+            x.initial_margin * 100.0,
+            x.utilization * 100.0,
+            x.long_open_interest,
+            x.short_open_interest,
+            x.liquidations,
             x.pool_value,
             x.share_price
         );

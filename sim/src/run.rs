@@ -1,4 +1,6 @@
-//! The simulation loop: the real program on the in-process runtime, one step a candle.
+//! The simulation loop: the real program on the in-process runtime, one step a candle:
+//! the oracle moves, the keeper refreshes the market and acts on every position, traders
+//! and LPs act, and the books are checked.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -7,12 +9,16 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use tidepool::math::volatility::volatility_over;
 use tidepool::math::{PRICE_PRECISION, SHARE_PRICE_PRECISION, VOLATILITY_PRECISION};
+use tidepool::state::Side;
 use tidepool_client::errors::describe;
 use tidepool_client::ix;
-use tidepool_harness::{custom_error_code, Fixture, Lp, MarketSetup, PoolSetup, TxResult, USDC};
+use tidepool_client::keeper::{assess, Action};
+use tidepool_harness::{
+    custom_error_code, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
+};
 
 use crate::data::Candle;
-use crate::scenario::Scenario;
+use crate::scenario::{MarginMode, Scenario};
 
 /// One observation per step.
 #[derive(Debug, Clone, Serialize)]
@@ -28,20 +34,42 @@ pub struct Sample {
     pub volatility: f64,
     /// Reserved / LP balance.
     pub utilization: f64,
+    /// Open interest, USD of entry notional.
+    pub long_open_interest: f64,
+    pub short_open_interest: f64,
+    /// Initial and maintenance margin ratios now, for a 10k USD position.
+    pub initial_margin: f64,
+    pub maintenance_margin: f64,
+    /// Cumulative liquidations and bad debt (USDC).
+    pub liquidations: u64,
+    pub bad_debt: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
+    pub margin: Option<MarginMode>,
     pub samples: Vec<Sample>,
     pub transactions_ok: u64,
     pub transactions_failed: u64,
-    /// Failed transactions by program error.
+    /// Refused transactions by program error.
     pub failures: BTreeMap<String, u64>,
     pub lp_deposits: u64,
     pub lp_withdrawals: u64,
-    /// Share price at the end over the start, minus one.
+    pub positions_opened: u64,
+    pub positions_closed: u64,
+    pub liquidations: u64,
+    pub full_liquidations: u64,
+    pub trigger_orders: u64,
+    pub deleveraged: u64,
+    /// USDC.
+    pub bad_debt: f64,
+    /// Average leverage (notional / collateral) at open.
+    pub average_leverage: f64,
+    /// Share price at the end over the start of trading, minus one.
     pub lp_return: f64,
     pub max_share_price_drawdown: f64,
+    pub peak_utilization: f64,
+    pub protocol_fees: f64,
     pub wall_seconds: f64,
     pub transactions_per_second: f64,
 }
@@ -63,12 +91,16 @@ impl Rng {
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+    pub fn between(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
 }
 
 fn pyth_price(usd: f64) -> i64 {
     (usd * 1e8).round() as i64
 }
 
+#[derive(Default)]
 struct Counters {
     ok: u64,
     failed: u64,
@@ -95,40 +127,77 @@ impl Counters {
     }
 }
 
-pub async fn run(s: &Scenario, candles: &[Candle], progress: &ProgressBar) -> Outcome {
+struct SimTrader {
+    trader: Trader,
+    side: Option<Side>,
+    capital: f64,
+}
+
+/// Run a scenario over `candles`; those before `trading_start` only move the oracle.
+pub async fn run(
+    s: &Scenario,
+    candles: &[Candle],
+    trading_start: i64,
+    progress: &ProgressBar,
+) -> Outcome {
     let started = Instant::now();
     let mut setup = PoolSetup::default();
     setup.params.deposit_fee_bps = s.pool.deposit_fee_bps;
     setup.params.withdraw_fee_bps = s.pool.withdraw_fee_bps;
     let mut market = MarketSetup::new(&s.market.symbol, 1);
     market.price = pyth_price(candles[0].close);
-    market.params.volatility_ewma_seconds = s.market.volatility_ewma_seconds;
-    market.params.volatility_horizon_seconds = s.market.volatility_horizon_seconds;
+    let p = &mut market.params;
+    p.volatility_ewma_seconds = s.market.volatility_ewma_seconds;
+    p.volatility_horizon_seconds = s.market.volatility_horizon_seconds;
+    p.base_initial_margin_bps = s.market.base_initial_margin_bps;
+    p.base_maintenance_margin_bps = s.market.base_maintenance_margin_bps;
+    // Room for the whole population, and EMA divergence for hourly crash candles.
+    p.max_long_open_interest_usd = 1_000_000_000 * USDC;
+    p.max_short_open_interest_usd = 1_000_000_000 * USDC;
+    p.max_skew_usd = 1_000_000_000 * USDC;
+    p.oracle.max_ema_deviation_bps = 2_500;
+    if s.market.margin == MarginMode::Fixed {
+        p.volatility_multiplier_bps = 0;
+        p.utilization_multiplier_bps = 0;
+        p.size_margin_bps = 0;
+    }
     setup.markets = vec![market];
     let mut f = Fixture::with(setup).await;
-    let mut c = Counters {
-        ok: 0,
-        failed: 0,
-        failures: BTreeMap::new(),
+    f.check_every_step = false;
+    let mut c = Counters::default();
+    let mut o = Outcome {
+        margin: Some(s.market.margin),
+        ..Outcome::default()
     };
     let mut rng = Rng::new(s.seed);
 
     let deposit = s.lps.initial_deposit * USDC;
     let mut lps: Vec<Lp> = Vec::with_capacity(s.lps.count);
     for _ in 0..s.lps.count {
-        let lp = f.new_lp(deposit * 4).await;
+        let lp = f.new_lp(deposit * 2).await;
         let res = f.deposit(&lp, deposit, 0).await;
-        c.record(&res);
+        o.lp_deposits += c.record(&res) as u64;
         lps.push(lp);
     }
-    let (mut lp_deposits, mut lp_withdrawals) = (s.lps.count as u64, 0u64);
+    let mut traders = Vec::with_capacity(s.traders.count);
+    for _ in 0..s.traders.count {
+        let capital = rng.between(s.traders.capital_min as f64, s.traders.capital_max as f64);
+        let trader = f.new_trader((capital * USDC as f64) as u64).await;
+        traders.push(SimTrader {
+            trader,
+            side: None,
+            capital,
+        });
+    }
+    let keeper = f.new_keeper().await;
 
     let oracle = f.pool.markets[0].oracle;
+    let settlement_oracle = f.pool.settlement_oracle;
     let market_key = f.pool.markets[0].key;
     let horizon = s.market.volatility_horizon_seconds as u64;
     let mut ema = candles[0].close;
-    let mut samples = Vec::with_capacity(candles.len());
     let mut prev_time = candles[0].time;
+    let mut leverage_sum = 0.0;
 
     for candle in candles {
         f.env.advance_time(candle.time - prev_time).await;
@@ -151,62 +220,193 @@ pub async fn run(s: &Scenario, candles: &[Candle], progress: &ProgressBar) -> Ou
             )
             .await;
         c.record(&res);
+        progress.inc(1);
+        if candle.time < trading_start {
+            continue;
+        }
 
-        if rng.unit() < s.lps.activity_per_hour {
-            let lp = &lps[(rng.next_u64() % lps.len() as u64) as usize];
-            if rng.unit() < 0.5 {
-                let held = f.env.token_balance(&lp.token).await;
-                let amount = (held as f64 * rng.unit() * 0.5) as u64;
-                if amount > 0 {
-                    let res = f.deposit(lp, amount, 0).await;
-                    lp_deposits += c.record(&res) as u64;
+        // The keeper: every open position, decided with the program's own health code.
+        let now = f.env.now().await;
+        let price = f.env.prices[&oracle].oracle_price();
+        let settlement = f.env.prices[&settlement_oracle].oracle_price();
+        for st in traders.iter_mut() {
+            let Some(side) = st.side else { continue };
+            let Some(position) = f.position(&st.trader, side).await else {
+                st.side = None;
+                continue;
+            };
+            let pool = f.pool_state().await;
+            let market = f.market_state(0).await;
+            let Ok((action, _)) = assess(&pool, &market, &position, &price, &settlement, now)
+            else {
+                continue;
+            };
+            let res = match action {
+                Action::None => continue,
+                Action::Liquidate => f.liquidate(&keeper, &st.trader, side).await,
+                Action::ExecuteTrigger { .. } => f.execute_trigger(&keeper, &st.trader, side).await,
+                Action::DeleverageAtCap => f.deleverage(&keeper, &st.trader, side, false).await,
+            };
+            if c.record(&res) {
+                match action {
+                    Action::Liquidate => o.liquidations += 1,
+                    Action::ExecuteTrigger { .. } => o.trigger_orders += 1,
+                    _ => o.deleveraged += 1,
                 }
-            } else {
-                let shares = f.env.token_balance(&lp.lp_token).await;
-                let amount = (shares as f64 * rng.unit() * 0.5) as u64;
-                if amount > 0 {
-                    let res = f.withdraw(lp, amount, 0).await;
-                    lp_withdrawals += c.record(&res) as u64;
+                if f.position(&st.trader, side).await.is_none() {
+                    st.side = None;
+                    if action == Action::Liquidate {
+                        o.full_liquidations += 1;
+                    }
                 }
             }
         }
 
+        // Traders.
+        for st in traders.iter_mut() {
+            match st.side {
+                Some(side) => {
+                    if rng.unit() < s.traders.close_per_hour {
+                        let res = f.decrease(&st.trader, side, u64::MAX).await;
+                        if c.record(&res) {
+                            o.positions_closed += 1;
+                            st.side = None;
+                        }
+                    }
+                }
+                None => {
+                    if rng.unit() >= s.traders.open_per_hour {
+                        continue;
+                    }
+                    let side = if rng.unit() < s.traders.long_share {
+                        Side::Long
+                    } else {
+                        Side::Short
+                    };
+                    let balance = f.env.token_balance(&st.trader.token).await;
+                    let share = rng.between(
+                        s.traders.collateral_share_min,
+                        s.traders.collateral_share_max,
+                    );
+                    let collateral = ((st.capital * share).min(balance as f64 / USDC as f64)
+                        * USDC as f64) as u64;
+                    if collateral < 10 * USDC {
+                        continue;
+                    }
+                    // The highest leverage the margin allows right now (from the view),
+                    // sized down until the quote passes the initial-margin check, as a
+                    // trader's front end would.
+                    let Ok(q) = f.quote_open(side, collateral, collateral).await else {
+                        continue;
+                    };
+                    let mut leverage =
+                        q.max_leverage_bps as f64 / 10_000.0 * s.traders.leverage_share;
+                    let mut size = (collateral as f64 * leverage) as u64;
+                    for _ in 0..6 {
+                        match f.quote_open(side, size, collateral).await {
+                            Ok(q) if q.meets_initial_margin => break,
+                            _ => {
+                                leverage *= 0.8;
+                                size = (collateral as f64 * leverage) as u64;
+                            }
+                        }
+                    }
+                    let res = f.open(&st.trader, side, size, collateral).await;
+                    if !c.record(&res) {
+                        continue;
+                    }
+                    o.positions_opened += 1;
+                    leverage_sum += leverage;
+                    st.side = Some(side);
+                    if rng.unit() < s.traders.trigger_share {
+                        let spot = price.spot as f64;
+                        let (tp, sl) = match side {
+                            Side::Long => (
+                                spot * (1.0 + s.traders.take_profit_distance),
+                                spot * (1.0 - s.traders.stop_loss_distance),
+                            ),
+                            Side::Short => (
+                                spot * (1.0 - s.traders.take_profit_distance),
+                                spot * (1.0 + s.traders.stop_loss_distance),
+                            ),
+                        };
+                        let res = f.set_triggers(&st.trader, side, tp as u64, sl as u64).await;
+                        c.record(&res);
+                    }
+                }
+            }
+        }
+
+        // LPs.
+        if rng.unit() < s.lps.activity_per_hour {
+            let lp = &lps[(rng.next_u64() % lps.len() as u64) as usize];
+            if rng.unit() < 0.5 {
+                let held = f.env.token_balance(&lp.token).await;
+                let amount = (held as f64 * rng.unit() * 0.2) as u64;
+                if amount > 0 {
+                    let res = f.deposit(lp, amount, 0).await;
+                    o.lp_deposits += c.record(&res) as u64;
+                }
+            } else {
+                let shares = f.env.token_balance(&lp.lp_token).await;
+                let amount = (shares as f64 * rng.unit() * 0.2) as u64;
+                if amount > 0 {
+                    let res = f.withdraw(lp, amount, 0).await;
+                    o.lp_withdrawals += c.record(&res) as u64;
+                }
+            }
+        }
+
+        // The books balance after every step (SPEC 7).
+        f.check_invariants().await;
+
         let view = f.pool_value().await;
+        let pool = f.pool_state().await;
         let m = f.market_state(0).await;
         let vol = volatility_over(m.variance, horizon).unwrap_or(u64::MAX);
-        samples.push(Sample {
+        let ratios = m
+            .margin_ratios(&price, view.utilization_bps, 10_000 * USDC)
+            .expect("margin ratios");
+        o.samples.push(Sample {
             time: candle.time,
             price: m.last_price as f64 / PRICE_PRECISION as f64,
             pool_value: view.pool_value_min as f64 / USDC as f64,
             share_price: view.share_price_min as f64 / SHARE_PRICE_PRECISION as f64,
             volatility: vol as f64 / VOLATILITY_PRECISION as f64,
             utilization: view.utilization_bps as f64 / 10_000.0,
+            long_open_interest: m.long.open_interest_usd as f64 / USDC as f64,
+            short_open_interest: m.short.open_interest_usd as f64 / USDC as f64,
+            initial_margin: ratios.initial_bps as f64 / 10_000.0,
+            maintenance_margin: ratios.maintenance_bps as f64 / 10_000.0,
+            liquidations: o.liquidations,
+            bad_debt: pool.bad_debt as f64 / USDC as f64,
         });
-        progress.inc(1);
     }
 
-    let first = samples.first().map(|s| s.share_price).unwrap_or(1.0);
-    let last = samples.last().map(|s| s.share_price).unwrap_or(1.0);
+    let pool = f.pool_state().await;
+    o.bad_debt = pool.bad_debt as f64 / USDC as f64;
+    o.protocol_fees = pool.protocol_fees_owed as f64 / USDC as f64;
+    o.average_leverage = if o.positions_opened > 0 {
+        leverage_sum / o.positions_opened as f64
+    } else {
+        0.0
+    };
+    let first = o.samples.first().map(|s| s.share_price).unwrap_or(1.0);
+    let last = o.samples.last().map(|s| s.share_price).unwrap_or(1.0);
+    o.lp_return = last / first - 1.0;
     let mut peak = f64::MIN;
-    let mut drawdown: f64 = 0.0;
-    for s in &samples {
-        peak = peak.max(s.share_price);
-        drawdown = drawdown.max(1.0 - s.share_price / peak);
+    for x in &o.samples {
+        peak = peak.max(x.share_price);
+        o.max_share_price_drawdown = o.max_share_price_drawdown.max(1.0 - x.share_price / peak);
+        o.peak_utilization = o.peak_utilization.max(x.utilization);
     }
-    let wall = started
+    o.transactions_ok = c.ok;
+    o.transactions_failed = c.failed;
+    o.failures = c.failures;
+    o.wall_seconds = started
         .elapsed()
         .max(Duration::from_millis(1))
         .as_secs_f64();
-    Outcome {
-        samples,
-        transactions_ok: c.ok,
-        transactions_failed: c.failed,
-        failures: c.failures,
-        lp_deposits,
-        lp_withdrawals,
-        lp_return: last / first - 1.0,
-        max_share_price_drawdown: drawdown,
-        wall_seconds: wall,
-        transactions_per_second: (c.ok + c.failed) as f64 / wall,
-    }
+    o.transactions_per_second = (c.ok + c.failed) as f64 / o.wall_seconds;
+    o
 }

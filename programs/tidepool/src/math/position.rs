@@ -224,6 +224,26 @@ pub fn liquidation_close_usd(
     Ok(Some(close))
 }
 
+/// Which trigger the spot price has crossed: `Some(true)` take-profit, `Some(false)`
+/// stop-loss (0 = unset). A long's take-profit is crossed at or above it, its stop-loss at
+/// or below; a short's the other way round.
+pub fn crossed_trigger(is_long: bool, spot: u64, take_profit: u64, stop_loss: u64) -> Option<bool> {
+    let up = |t: u64| t != 0 && spot >= t;
+    let down = |t: u64| t != 0 && spot <= t;
+    let (tp, sl) = if is_long {
+        (up(take_profit), down(stop_loss))
+    } else {
+        (down(take_profit), up(stop_loss))
+    };
+    if tp {
+        Some(true)
+    } else if sl {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +350,16 @@ mod tests {
             (c.payout, c.fees_collected, c.bad_debt, c.lp_delta),
             (0, 0, 30, 100)
         );
+    }
+
+    #[test]
+    fn triggers_cross_in_the_right_direction() {
+        assert_eq!(crossed_trigger(true, 160, 160, 140), Some(true));
+        assert_eq!(crossed_trigger(true, 159, 160, 140), None);
+        assert_eq!(crossed_trigger(true, 140, 160, 140), Some(false));
+        assert_eq!(crossed_trigger(false, 140, 140, 160), Some(true));
+        assert_eq!(crossed_trigger(false, 160, 140, 160), Some(false));
+        assert_eq!(crossed_trigger(false, 150, 0, 0), None);
     }
 
     #[test]

@@ -220,6 +220,28 @@ impl Position {
         })
     }
 
+    /// Unrealized PnL at `spot` in tokens, valued neutrally (no spread, conversions in the
+    /// trader's favour): what deleveraging compares with the reserve.
+    pub fn pnl_at_spot(
+        &self,
+        spot: u64,
+        settlement: &OraclePrice,
+        decimals: u8,
+    ) -> MathResult<i128> {
+        signed_usd_to_tokens(
+            pnl_usd(
+                self.is_long(),
+                self.size_base,
+                self.entry_notional_usd,
+                spot,
+                false,
+            )?,
+            settlement,
+            decimals,
+            false,
+        )
+    }
+
     /// Share `part / whole` of `amount`, rounded down (what a partial close releases).
     pub fn portion(amount: u64, part: u64, whole: u64) -> MathResult<u64> {
         to_u64(crate::math::mul_div(

@@ -5,7 +5,6 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::error::TidepoolError;
 use crate::events::PositionDeleveraged;
-use crate::math::position::{pnl_usd, signed_usd_to_tokens};
 use crate::math::valuation::{side_pnl_tokens, Valuation};
 use crate::math::{bps_of, mul_div, to_u64, Rounding, SafeMath};
 use crate::trade::{apply_close, KeeperFee};
@@ -42,18 +41,7 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
     let (price, settlement) = c.load_prices(now)?;
     let decimals = c.pool.settlement_decimals;
     let is_long = c.position.is_long();
-    let position_pnl = signed_usd_to_tokens(
-        pnl_usd(
-            is_long,
-            c.position.size_base,
-            c.position.entry_notional_usd,
-            price.spot,
-            false,
-        )?,
-        &settlement,
-        decimals,
-        false,
-    )?;
+    let position_pnl = c.position.pnl_at_spot(price.spot, &settlement, decimals)?;
     let whole = c.position.entry_notional_usd;
     let at_reserve_cap = position_pnl >= c.position.reserved as i128;
     let size_usd = if at_reserve_cap {

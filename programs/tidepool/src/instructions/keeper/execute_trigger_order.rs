@@ -5,6 +5,7 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::error::TidepoolError;
 use crate::events::TriggerOrderExecuted;
+use crate::math::position::crossed_trigger;
 use crate::trade::{apply_close, KeeperFee};
 
 /// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
@@ -22,30 +23,6 @@ impl ExecuteTriggerOrder<'_> {
         require!(flags & pause::TRIGGER == 0, TidepoolError::Paused);
         Ok(())
     }
-}
-
-/// Which trigger the spot price has crossed: `Some(true)` take-profit, `Some(false)`
-/// stop-loss. A long's take-profit is crossed at or above it, its stop-loss at or below;
-/// a short's the other way round.
-pub fn crossed_trigger(is_long: bool, spot: u64, take_profit: u64, stop_loss: u64) -> Option<bool> {
-    let up = |t: u64| t != 0 && spot >= t;
-    let down = |t: u64| t != 0 && spot <= t;
-    if is_long {
-        if up(take_profit) {
-            return Some(true);
-        }
-        if down(stop_loss) {
-            return Some(false);
-        }
-    } else {
-        if down(take_profit) {
-            return Some(true);
-        }
-        if up(stop_loss) {
-            return Some(false);
-        }
-    }
-    None
 }
 
 pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {

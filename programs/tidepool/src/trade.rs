@@ -13,7 +13,32 @@ use crate::math::position::{
 use crate::math::pricing::within_acceptable;
 use crate::math::valuation::{notional_usd, utilization_bps};
 use crate::math::{bps_of, Rounding, SafeMath, BPS_DENOMINATOR};
+use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position, PositionHealth};
+
+/// Read and validate the market's and the settlement token's prices, let the market observe
+/// its price (volatility) and accrue its borrow and funding indices to `now`. Every priced
+/// trading path starts here.
+pub fn mark_market(
+    pool: &mut Pool,
+    market: &mut Market,
+    price_update: &AccountInfo,
+    settlement_price_update: &AccountInfo,
+    now: i64,
+) -> Result<(OraclePrice, OraclePrice)> {
+    let price = read_price(
+        price_update,
+        &market.feed_id,
+        &market.params.oracle,
+        market.last_publish_time,
+        now,
+    )?;
+    let settlement = read_settlement_price(pool, settlement_price_update, now)?;
+    market.observe_price(&price, now)?;
+    pool.settlement_last_publish_time = settlement.publish_time;
+    market.accrue(now, pool_utilization(pool)?)?;
+    Ok((price, settlement))
+}
 
 /// Credit `fees` (already taken from a trader) to the protocol and the LPs.
 /// Returns the protocol's part (rounded down; the LPs keep the remainder).

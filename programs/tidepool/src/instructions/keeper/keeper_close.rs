@@ -4,9 +4,8 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
-use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::{pay_from_vault, pool_utilization, DecreaseOutcome};
+use crate::trade::{mark_market, pay_from_vault, DecreaseOutcome};
 
 /// Accounts of every close a keeper drives (liquidation, trigger orders, deleveraging).
 /// Keepers are anyone; they are paid from the position.
@@ -49,18 +48,13 @@ pub struct KeeperClose<'info> {
 impl<'info> KeeperClose<'info> {
     /// Validated market and settlement prices; the market observes the price and accrues.
     pub fn load_prices(&mut self, now: i64) -> Result<(OraclePrice, OraclePrice)> {
-        let price = read_price(
+        mark_market(
+            &mut self.pool,
+            &mut self.market,
             &self.price_update,
-            &self.market.feed_id,
-            &self.market.params.oracle,
-            self.market.last_publish_time,
+            &self.settlement_price_update,
             now,
-        )?;
-        let settlement = read_settlement_price(&self.pool, &self.settlement_price_update, now)?;
-        self.market.observe_price(&price, now)?;
-        self.pool.settlement_last_publish_time = settlement.publish_time;
-        self.market.accrue(now, pool_utilization(&self.pool)?)?;
-        Ok((price, settlement))
+        )
     }
 
     /// Move the tokens of a close: the keeper's fee, the owner's payout (unless

@@ -4,9 +4,8 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionDecreased};
-use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::{apply_decrease, pay_from_vault, pool_utilization};
+use crate::trade::{apply_decrease, mark_market, pay_from_vault};
 
 /// Decrease or close a position. Closing returns the account's rent to the owner.
 #[event_cpi]
@@ -61,17 +60,13 @@ pub fn decrease_position(
     let pool_key = ctx.accounts.pool.key();
     let a = &mut *ctx.accounts;
 
-    let price = read_price(
+    let (price, settlement) = mark_market(
+        &mut a.pool,
+        &mut a.market,
         &a.price_update,
-        &a.market.feed_id,
-        &a.market.params.oracle,
-        a.market.last_publish_time,
+        &a.settlement_price_update,
         now,
     )?;
-    let settlement = read_settlement_price(&a.pool, &a.settlement_price_update, now)?;
-    a.market.observe_price(&price, now)?;
-    a.pool.settlement_last_publish_time = settlement.publish_time;
-    a.market.accrue(now, pool_utilization(&a.pool)?)?;
 
     let o = apply_decrease(
         &mut a.pool,

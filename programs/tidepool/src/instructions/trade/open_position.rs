@@ -4,9 +4,9 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{pause, ACCOUNT_VERSION, CONFIG_SEED, POOL_SEED, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::PositionIncreased;
-use crate::oracle::{read_price, read_settlement_price, require_pegged};
+use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position, Side};
-use crate::trade::{apply_open, pay_into_vault, pool_utilization, require_initial_margin};
+use crate::trade::{apply_open, mark_market, pay_into_vault, require_initial_margin};
 
 /// Open a position, or increase the owner's position on that market and side.
 #[event_cpi]
@@ -64,18 +64,14 @@ pub fn open_position(
     let owner_key = ctx.accounts.owner.key();
     let a = &mut *ctx.accounts;
 
-    let price = read_price(
+    let (price, settlement) = mark_market(
+        &mut a.pool,
+        &mut a.market,
         &a.price_update,
-        &a.market.feed_id,
-        &a.market.params.oracle,
-        a.market.last_publish_time,
+        &a.settlement_price_update,
         now,
     )?;
-    let settlement = read_settlement_price(&a.pool, &a.settlement_price_update, now)?;
     require_pegged(&a.pool, &settlement)?;
-    a.market.observe_price(&price, now)?;
-    a.pool.settlement_last_publish_time = settlement.publish_time;
-    a.market.accrue(now, pool_utilization(&a.pool)?)?;
 
     if a.position.version == 0 {
         let position = &mut a.position;

@@ -5,9 +5,9 @@ use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
 use crate::math::SafeMath;
-use crate::oracle::{read_price, read_settlement_price, require_pegged};
+use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::{pay_from_vault, pool_utilization, require_initial_margin, settle_fees};
+use crate::trade::{mark_market, pay_from_vault, require_initial_margin, settle_fees};
 
 /// Remove collateral from a position while its equity, valued against the owner, still
 /// covers the initial margin.
@@ -55,18 +55,14 @@ pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<
     let pool_key = ctx.accounts.pool.key();
     let a = &mut *ctx.accounts;
 
-    let price = read_price(
+    let (price, settlement) = mark_market(
+        &mut a.pool,
+        &mut a.market,
         &a.price_update,
-        &a.market.feed_id,
-        &a.market.params.oracle,
-        a.market.last_publish_time,
+        &a.settlement_price_update,
         now,
     )?;
-    let settlement = read_settlement_price(&a.pool, &a.settlement_price_update, now)?;
     require_pegged(&a.pool, &settlement)?;
-    a.market.observe_price(&price, now)?;
-    a.pool.settlement_last_publish_time = settlement.publish_time;
-    a.market.accrue(now, pool_utilization(&a.pool)?)?;
     let (borrow, funding) = settle_fees(&mut a.pool, &mut a.market, &mut a.position, &settlement)?;
 
     require!(

@@ -2,9 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
-use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position, PositionHealth};
-use crate::trade::pool_utilization;
+use crate::trade::{mark_market, pool_utilization};
 
 /// View: a position's health now, marked at the oracle's spot price (the basis of
 /// liquidation), with fees accrued to now and the margin ratios of now.
@@ -24,21 +23,21 @@ pub struct GetPositionHealth<'info> {
 
 pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHealth> {
     let now = Clock::get()?.unix_timestamp;
-    let pool = &ctx.accounts.pool;
+    let mut pool: Pool = (**ctx.accounts.pool).clone();
     let mut market: Market = (**ctx.accounts.market).clone();
     let position = &ctx.accounts.position;
-    let price = read_price(
+    let (price, settlement) = mark_market(
+        &mut pool,
+        &mut market,
         &ctx.accounts.price_update,
-        &market.feed_id,
-        &market.params.oracle,
-        market.last_publish_time,
+        &ctx.accounts.settlement_price_update,
         now,
     )?;
-    let settlement = read_settlement_price(pool, &ctx.accounts.settlement_price_update, now)?;
-    market.observe_price(&price, now)?;
-    let utilization = pool_utilization(pool)?;
-    market.accrue(now, utilization)?;
-    let ratios = market.margin_ratios(&price, utilization, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(
+        &price,
+        pool_utilization(&pool)?,
+        position.entry_notional_usd,
+    )?;
     super::answer(position.health(
         &market,
         price.spot,

@@ -2,9 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
-use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position};
-use crate::trade::{apply_decrease, pool_utilization, DecreaseOutcome};
+use crate::trade::{apply_decrease, mark_market, DecreaseOutcome};
 
 /// View: what `decrease_position` would do now, computed by the same code on copies.
 #[derive(Accounts)]
@@ -29,16 +28,13 @@ pub fn quote_decrease_position(
     let mut pool: Pool = (**ctx.accounts.pool).clone();
     let mut market: Market = (**ctx.accounts.market).clone();
     let mut position: Position = (**ctx.accounts.position).clone();
-    let price = read_price(
+    let (price, settlement) = mark_market(
+        &mut pool,
+        &mut market,
         &ctx.accounts.price_update,
-        &market.feed_id,
-        &market.params.oracle,
-        market.last_publish_time,
+        &ctx.accounts.settlement_price_update,
         now,
     )?;
-    let settlement = read_settlement_price(&pool, &ctx.accounts.settlement_price_update, now)?;
-    market.observe_price(&price, now)?;
-    market.accrue(now, pool_utilization(&pool)?)?;
     let any_price = if position.is_long() { 0 } else { u64::MAX };
     super::answer(apply_decrease(
         &mut pool,

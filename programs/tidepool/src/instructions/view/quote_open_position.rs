@@ -2,9 +2,9 @@ use anchor_lang::prelude::*;
 
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
-use crate::oracle::{read_price, read_settlement_price, require_pegged};
+use crate::oracle::require_pegged;
 use crate::state::{Market, Pool, Position, PositionHealth, Side};
-use crate::trade::{apply_open, pool_utilization, OpenOutcome};
+use crate::trade::{apply_open, mark_market, pool_utilization, OpenOutcome};
 
 /// View: what `open_position` would do now, computed by the same code on copies.
 #[derive(Accounts)]
@@ -52,17 +52,14 @@ pub fn quote_open_position(
         }
         None => Position::empty(side, Pubkey::default(), ctx.accounts.market.key(), now),
     };
-    let price = read_price(
+    let (price, settlement) = mark_market(
+        &mut pool,
+        &mut market,
         &ctx.accounts.price_update,
-        &market.feed_id,
-        &market.params.oracle,
-        market.last_publish_time,
+        &ctx.accounts.settlement_price_update,
         now,
     )?;
-    let settlement = read_settlement_price(&pool, &ctx.accounts.settlement_price_update, now)?;
     require_pegged(&pool, &settlement)?;
-    market.observe_price(&price, now)?;
-    market.accrue(now, pool_utilization(&pool)?)?;
     let any_price = if side.is_long() { u64::MAX } else { 0 };
     let outcome = apply_open(
         &mut pool,

@@ -8,6 +8,7 @@
 //! cargo run --release -p tidepool-sim -- stress              # the SOL crashes, dynamic vs fixed
 //! ```
 
+mod chart;
 mod data;
 mod report;
 mod run;

@@ -44,7 +44,88 @@ pub fn write(dir: &Path, s: &Scenario, o: &Outcome) -> Result<Vec<PathBuf>, Stri
     let md_path = dir.join("report.md");
     std::fs::write(&md_path, markdown(s, o))
         .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
-    Ok(vec![md_path, json_path])
+    let mut files = vec![md_path, json_path];
+    files.extend(charts(&dir.join("charts"), o)?);
+    Ok(files)
+}
+
+/// The charts of a run, as PNG files in `dir`.
+pub fn charts(dir: &Path, o: &Outcome) -> Result<Vec<PathBuf>, String> {
+    use crate::chart::{line_chart, Series, BLUE, GREEN, ORANGE, PURPLE, RED};
+    use crate::run::Sample;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let series = |label, color, f: &dyn Fn(&Sample) -> f64| Series {
+        label,
+        color,
+        points: o.samples.iter().map(|x| (x.time as f64, f(x))).collect(),
+    };
+    let day = |t: f64| format_time(t as i64)[5..10].to_string();
+    let charts: Vec<(&str, &str, &str, Vec<Series>)> = vec![
+        (
+            "price.png",
+            "Oracle price (USD)",
+            "",
+            vec![series("SOL", BLUE, &|x| x.price)],
+        ),
+        (
+            "lp_share_price.png",
+            "LP share price (USDC per share)",
+            "",
+            vec![series("withdrawal price", GREEN, &|x| x.share_price)],
+        ),
+        (
+            "pool_value.png",
+            "Pool value (USDC)",
+            "",
+            vec![series("pool value", BLUE, &|x| x.pool_value)],
+        ),
+        (
+            "utilization.png",
+            "Utilization: reserved / LP balance",
+            " %",
+            vec![series("utilization", PURPLE, &|x| x.utilization * 100.0)],
+        ),
+        (
+            "open_interest.png",
+            "Open interest (USD of entry notional)",
+            "",
+            vec![
+                series("long", GREEN, &|x| x.long_open_interest),
+                series("short", RED, &|x| x.short_open_interest),
+            ],
+        ),
+        (
+            "margin.png",
+            "Margin for a 10k USD position, and volatility",
+            " %",
+            vec![
+                series("initial margin", BLUE, &|x| x.initial_margin * 100.0),
+                series("maintenance margin", ORANGE, &|x| {
+                    x.maintenance_margin * 100.0
+                }),
+                series("daily volatility", PURPLE, &|x| x.volatility * 100.0),
+            ],
+        ),
+        (
+            "liquidations.png",
+            "Liquidations (cumulative)",
+            "",
+            vec![series("liquidations", RED, &|x| x.liquidations as f64)],
+        ),
+        (
+            "bad_debt.png",
+            "Bad debt absorbed by LPs (USDC, cumulative)",
+            "",
+            vec![series("bad debt", RED, &|x| x.bad_debt)],
+        ),
+    ];
+    let mut files = Vec::new();
+    for (file, title, unit, s) in charts {
+        let path = dir.join(file);
+        line_chart(&path, title, unit, &s, day)?;
+        files.push(path);
+    }
+    Ok(files)
 }
 
 pub fn markdown(s: &Scenario, o: &Outcome) -> String {

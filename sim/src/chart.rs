@@ -49,9 +49,9 @@ impl Canvas {
         }
         let i = (y as usize * W + x as usize) * 3;
         let a = alpha.min(1.0);
-        for k in 0..3 {
-            let old = self.px[i + k] as f64;
-            self.px[i + k] = (old + (c[k] as f64 - old) * a).round() as u8;
+        for (px, &target) in self.px[i..i + 3].iter_mut().zip(c.iter()) {
+            let old = *px as f64;
+            *px = (old + (target as f64 - old) * a).round() as u8;
         }
     }
 

@@ -6,6 +6,7 @@
 //! - [`math`]: the program's own math (re-exported, not rewritten).
 #![allow(clippy::too_many_arguments)]
 
+pub mod cli_config;
 pub mod decode;
 pub mod errors;
 pub mod ix;

@@ -105,10 +105,16 @@ impl TestEnv {
             .expect("latest blockhash");
         // A compute-budget instruction, as real clients send, that also makes every
         // transaction unique so that a repeated one is never deduplicated.
+        // (Callers that bring their own compute-budget instructions, like the keeper, keep
+        // them: the runtime refuses a transaction with two.)
         self.nonce = self.nonce.wrapping_add(1);
-        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(
-            1_400_000 - (self.nonce % 100_000),
-        )];
+        let budget = solana_compute_budget_interface::ID;
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        if !ixs.iter().any(|ix| ix.program_id == budget) {
+            all.push(ComputeBudgetInstruction::set_compute_unit_limit(
+                1_400_000 - (self.nonce % 100_000),
+            ));
+        }
         all.extend_from_slice(ixs);
         let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
         keys.extend_from_slice(signers);

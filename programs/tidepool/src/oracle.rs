@@ -36,6 +36,18 @@ pub fn read_price(
         PriceUpdateV2::try_deserialize(&mut &data[..])
             .map_err(|_| error!(TidepoolError::OracleInvalidAccount))?
     };
+    validate_price_update(&update, feed_id, guards, last_publish_time, now)
+}
+
+/// The checks of `read_price` on an already decoded update (what off-chain tools run on
+/// the bytes they fetched, so they predict exactly what the program will accept).
+pub fn validate_price_update(
+    update: &PriceUpdateV2,
+    feed_id: &[u8; 32],
+    guards: &OracleGuards,
+    last_publish_time: i64,
+    now: i64,
+) -> Result<OraclePrice> {
     require!(
         update.verification_level == VerificationLevel::Full,
         TidepoolError::OracleNotFullyVerified

@@ -1,0 +1,289 @@
+//! One keeper pass: load, judge, act.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AccountDeserialize, Discriminator};
+use anchor_spl::associated_token::get_associated_token_address;
+use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+use anchor_spl::token::ID as TOKEN_PROGRAM_ID;
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use tidepool::error::TidepoolError;
+use tidepool::math::oracle::OraclePrice;
+use tidepool::oracle::validate_price_update;
+use tidepool::state::{Market, Pool, Position};
+use tidepool_client::errors::describe;
+use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys};
+use tidepool_client::keeper::{assess, Action};
+
+use crate::cluster::{Cluster, SendError};
+
+/// Pyth's push-oracle program: its price feed accounts are PDAs `[shard (u16 LE), feed id]`.
+pub const PYTH_PUSH_ORACLE: Pubkey = pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID;
+
+/// Pyth's sponsored price feed account for `feed_id` on `shard`.
+pub fn pyth_feed_account(shard: u16, feed_id: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(&[&shard.to_le_bytes(), feed_id], &PYTH_PUSH_ORACLE).0
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KeeperConfig {
+    /// Decide and log, send nothing.
+    pub dry_run: bool,
+    /// Price account per feed id; feeds not listed use Pyth's shard-0 feed account.
+    pub price_accounts: HashMap<[u8; 32], Pubkey>,
+    /// Priority fee, micro-lamports per compute unit.
+    pub compute_unit_price: u64,
+    pub compute_unit_limit: u32,
+}
+
+/// What one pass saw and did.
+#[derive(Debug, Clone, Default)]
+pub struct PassReport {
+    pub positions: usize,
+    /// Positions judged (the others had no usable price).
+    pub evaluated: usize,
+    /// (position, action) the keeper decided on.
+    pub actions: Vec<(Pubkey, Action)>,
+    pub sent: usize,
+    /// Another keeper got there first (the position was healthy, closed or no longer
+    /// triggerable when ours arrived): not an error.
+    pub lost_races: usize,
+    pub failures: Vec<String>,
+    /// Human-readable log lines of the pass.
+    pub log: Vec<String>,
+    pub evaluations_per_second: f64,
+}
+
+pub struct Keeper<C: Cluster> {
+    pub cluster: C,
+    pub config: KeeperConfig,
+}
+
+fn decode_all<T: AccountDeserialize>(accounts: Vec<(Pubkey, Vec<u8>)>) -> Vec<(Pubkey, T)> {
+    accounts
+        .into_iter()
+        .filter_map(|(k, data)| T::try_deserialize(&mut &data[..]).ok().map(|v| (k, v)))
+        .collect()
+}
+
+/// Errors that mean another keeper (or the owner) acted first.
+fn is_lost_race(code: u32) -> bool {
+    let race = [
+        TidepoolError::PositionHealthy,
+        TidepoolError::TriggerNotReached,
+        TidepoolError::NotDeleveragable,
+        TidepoolError::OracleOlderThanLastUsed,
+    ];
+    race.iter().any(|e| u32::from(*e) == code)
+        || code == u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized)
+        || code == u32::from(anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch)
+        || code == u32::from(anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram)
+}
+
+impl<C: Cluster> Keeper<C> {
+    pub fn new(cluster: C, config: KeeperConfig) -> Self {
+        Self { cluster, config }
+    }
+
+    fn price_account(&self, feed_id: &[u8; 32]) -> Pubkey {
+        self.config
+            .price_accounts
+            .get(feed_id)
+            .copied()
+            .unwrap_or_else(|| pyth_feed_account(0, feed_id))
+    }
+
+    async fn price(
+        &mut self,
+        feed_id: &[u8; 32],
+        guards: &tidepool::state::OracleGuards,
+        last_publish_time: i64,
+        now: i64,
+    ) -> Result<(Pubkey, OraclePrice), String> {
+        let key = self.price_account(feed_id);
+        let data = self
+            .cluster
+            .account_data(&key)
+            .await?
+            .ok_or_else(|| format!("price account {key} not found"))?;
+        let update = PriceUpdateV2::try_deserialize(&mut &data[..])
+            .map_err(|e| format!("price account {key}: {e}"))?;
+        let price = validate_price_update(&update, feed_id, guards, last_publish_time, now)
+            .map_err(|e| format!("price account {key}: {e}"))?;
+        Ok((key, price))
+    }
+
+    /// One pass over every position.
+    pub async fn pass(&mut self) -> Result<PassReport, String> {
+        let mut report = PassReport::default();
+        let pools: HashMap<Pubkey, Pool> =
+            decode_all(self.cluster.program_accounts(Pool::DISCRIMINATOR).await?)
+                .into_iter()
+                .collect();
+        let markets: HashMap<Pubkey, Market> =
+            decode_all(self.cluster.program_accounts(Market::DISCRIMINATOR).await?)
+                .into_iter()
+                .collect();
+        let positions: Vec<(Pubkey, Position)> = decode_all(
+            self.cluster
+                .program_accounts(Position::DISCRIMINATOR)
+                .await?,
+        );
+        report.positions = positions.len();
+        let now = self.cluster.unix_time().await?;
+
+        // Prices once per market and pool.
+        let mut settlement = HashMap::new();
+        for (key, pool) in &pools {
+            match self
+                .price(
+                    &pool.settlement_feed_id,
+                    &pool.params.settlement_oracle,
+                    pool.settlement_last_publish_time,
+                    now,
+                )
+                .await
+            {
+                Ok(p) => {
+                    settlement.insert(*key, p);
+                }
+                Err(e) => report
+                    .log
+                    .push(format!("pool {key}: no settlement price: {e}")),
+            }
+        }
+        let mut prices = HashMap::new();
+        for (key, market) in &markets {
+            match self
+                .price(
+                    &market.feed_id,
+                    &market.params.oracle,
+                    market.last_publish_time,
+                    now,
+                )
+                .await
+            {
+                Ok(p) => {
+                    prices.insert(*key, p);
+                }
+                Err(e) => report.log.push(format!("market {key}: no price: {e}")),
+            }
+        }
+
+        let started = Instant::now();
+        let mut todo = Vec::new();
+        for (key, position) in &positions {
+            let Some(market) = markets.get(&position.market) else {
+                continue;
+            };
+            let Some(pool) = pools.get(&market.pool) else {
+                continue;
+            };
+            let (Some((price_key, price)), Some((settle_key, settle))) =
+                (prices.get(&position.market), settlement.get(&market.pool))
+            else {
+                continue;
+            };
+            report.evaluated += 1;
+            let Ok((action, health)) = assess(pool, market, position, price, settle, now) else {
+                report
+                    .log
+                    .push(format!("position {key}: health does not compute"));
+                continue;
+            };
+            if action == Action::None {
+                continue;
+            }
+            report.log.push(format!(
+                "position {key} ({:?}, owner {}): {action:?} — equity {} vs maintenance {} at {}",
+                position.side,
+                position.owner,
+                health.equity,
+                health.maintenance_margin_required,
+                price.spot
+            ));
+            report.actions.push((*key, action));
+            let m = MarketKeys {
+                pool: market.pool,
+                market: position.market,
+                price_update: *price_key,
+                settlement_price_update: *settle_key,
+            };
+            todo.push((*key, position.owner, pool.settlement_mint, m, action));
+        }
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        report.evaluations_per_second = report.evaluated as f64 / secs;
+
+        for (key, owner, mint, m, action) in todo {
+            let keeper = self.cluster.keeper();
+            let k = KeeperCloseKeys {
+                keeper,
+                market: m,
+                position: key,
+                owner,
+                owner_token_account: get_associated_token_address(&owner, &mint),
+                keeper_token_account: get_associated_token_address(&keeper, &mint),
+            };
+            let mut ixs = vec![
+                ComputeBudgetInstruction::set_compute_unit_limit(
+                    self.config.compute_unit_limit.max(200_000),
+                ),
+                ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
+                // Token accounts a closed account must never block.
+                create_associated_token_account_idempotent(
+                    &keeper,
+                    &owner,
+                    &mint,
+                    &TOKEN_PROGRAM_ID,
+                ),
+                create_associated_token_account_idempotent(
+                    &keeper,
+                    &keeper,
+                    &mint,
+                    &TOKEN_PROGRAM_ID,
+                ),
+            ];
+            ixs.push(match action {
+                Action::Liquidate => ix::liquidate(&k),
+                Action::ExecuteTrigger { .. } => ix::execute_trigger_order(&k),
+                Action::DeleverageAtCap => ix::auto_deleverage(&k, &[]),
+                Action::None => continue,
+            });
+            if self.config.dry_run {
+                report
+                    .log
+                    .push(format!("dry run: would send {action:?} for {key}"));
+                continue;
+            }
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.cluster.send(&ixs).await {
+                    Ok(()) => {
+                        report.sent += 1;
+                        report.log.push(format!("sent {action:?} for {key}"));
+                    }
+                    Err(SendError::Program(code)) if is_lost_race(code) => {
+                        report.lost_races += 1;
+                        report
+                            .log
+                            .push(format!("lost the race for {key}: {}", describe(code)));
+                    }
+                    Err(SendError::Program(code)) => {
+                        report.failures.push(format!("{key}: {}", describe(code)));
+                    }
+                    Err(SendError::Other(e)) if attempt < 3 => {
+                        report.log.push(format!("retrying {key} after: {e}"));
+                        continue;
+                    }
+                    Err(SendError::Other(e)) => report.failures.push(format!("{key}: {e}")),
+                }
+                break;
+            }
+        }
+        Ok(report)
+    }
+}

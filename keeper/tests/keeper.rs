@@ -1,0 +1,303 @@
+//! The keeper's decisions against the embedded runtime: it acts on exactly the positions
+//! that need it, a lost race is not an error, and a dry run sends nothing.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::{Keypair, Signer};
+use tidepool::math::PRICE_PRECISION;
+use tidepool::state::Side::{Long, Short};
+use tidepool_client::keeper::Action;
+use tidepool_harness::*;
+use tidepool_keeper::{Cluster, Keeper, KeeperConfig, SendError};
+
+/// The harness runtime as a cluster. With `frozen`, reads come from a snapshot taken
+/// earlier (a keeper acting on a stale view) while sends go to the live runtime.
+struct InProcess<'a> {
+    f: &'a mut Fixture,
+    keeper: Keypair,
+    frozen: Option<HashMap<Pubkey, Option<Vec<u8>>>>,
+}
+
+impl InProcess<'_> {
+    fn keys(&self) -> Vec<Pubkey> {
+        let mut keys = vec![self.f.pool.key, self.f.pool.settlement_oracle];
+        for m in &self.f.pool.markets {
+            keys.push(m.key);
+            keys.push(m.oracle);
+        }
+        keys.extend(self.f.env.positions.iter().copied());
+        keys
+    }
+
+    async fn snapshot(&mut self) -> HashMap<Pubkey, Option<Vec<u8>>> {
+        let mut out = HashMap::new();
+        for k in self.keys() {
+            let data = self.live(&k).await;
+            out.insert(k, data);
+        }
+        out
+    }
+
+    async fn live(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
+        self.f
+            .env
+            .raw_account(key)
+            .await
+            .filter(|a| a.lamports > 0)
+            .map(|a| a.data)
+    }
+}
+
+impl Cluster for InProcess<'_> {
+    async fn program_accounts(
+        &mut self,
+        discriminator: &[u8],
+    ) -> Result<Vec<(Pubkey, Vec<u8>)>, String> {
+        let mut out = Vec::new();
+        for k in self.keys() {
+            if let Some(data) = self.account_data(&k).await? {
+                if data.starts_with(discriminator) {
+                    out.push((k, data));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn account_data(&mut self, key: &Pubkey) -> Result<Option<Vec<u8>>, String> {
+        if let Some(frozen) = &self.frozen {
+            return Ok(frozen.get(key).cloned().flatten());
+        }
+        Ok(self.live(key).await)
+    }
+
+    async fn unix_time(&mut self) -> Result<i64, String> {
+        Ok(self.f.env.now().await)
+    }
+
+    async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
+        let keeper = self.keeper.insecure_clone();
+        let res = self.f.env.send(instructions, &[&keeper]).await;
+        match res {
+            Ok(()) => Ok(()),
+            Err(ref e) => match custom_error_code(&res) {
+                Some(code) => Err(SendError::Program(code)),
+                None => Err(SendError::Other(e.to_string())),
+            },
+        }
+    }
+
+    fn keeper(&self) -> Pubkey {
+        self.keeper.pubkey()
+    }
+}
+
+fn config(f: &Fixture) -> KeeperConfig {
+    let mut price_accounts = HashMap::new();
+    price_accounts.insert(f.pool.settlement_feed, f.pool.settlement_oracle);
+    for m in &f.pool.markets {
+        price_accounts.insert(m.feed, m.oracle);
+    }
+    KeeperConfig {
+        price_accounts,
+        compute_unit_limit: 400_000,
+        ..KeeperConfig::default()
+    }
+}
+
+async fn book(f: &mut Fixture) -> Vec<(Trader, tidepool::state::Side)> {
+    let mut out = Vec::new();
+    for (side, size, collateral) in [
+        (Long, 1_000, 500),  // 2x
+        (Long, 2_500, 500),  // 5x
+        (Long, 1_500, 150),  // 10x
+        (Long, 2_250, 150),  // 15x
+        (Short, 1_500, 150), // 10x short
+    ] {
+        let t = f.new_trader(1_000 * USDC).await;
+        f.open(&t, side, size * USDC, collateral * USDC)
+            .await
+            .unwrap();
+        out.push((t, side));
+    }
+    out
+}
+
+async fn fixture() -> Fixture {
+    let mut f = Fixture::new().await;
+    f.zero_confidence();
+    f.seed_liquidity(1_000_000 * USDC).await;
+    f
+}
+
+#[tokio::test]
+async fn liquidates_exactly_the_unhealthy_positions() {
+    let mut f = fixture().await;
+    let traders = book(&mut f).await;
+    f.set_market_price(0, 13_750_000_000).await; // −8.3 %
+    let mut expected = Vec::new();
+    for (t, side) in &traders {
+        if f.health(t, *side).await.is_liquidatable() {
+            expected.push(f.position_key(t, *side));
+        }
+    }
+    assert_eq!(expected.len(), 2, "the 10x and 15x longs");
+    let untouched: Vec<_> = {
+        let mut v = Vec::new();
+        for (t, side) in &traders {
+            let key = f.position_key(t, *side);
+            if !expected.contains(&key) {
+                v.push(key);
+            }
+        }
+        v
+    };
+    let before = f.env.snapshot(&untouched).await;
+
+    let keeper = f.env.new_user().await;
+    let cfg = config(&f);
+    let mut k = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper,
+            frozen: None,
+        },
+        cfg,
+    );
+    let report = k.pass().await.unwrap();
+    assert_eq!(report.positions, 5);
+    assert_eq!(report.evaluated, 5);
+    let mut acted: Vec<Pubkey> = report.actions.iter().map(|(k, _)| *k).collect();
+    acted.sort();
+    expected.sort();
+    assert_eq!(acted, expected);
+    assert!(report.actions.iter().all(|(_, a)| *a == Action::Liquidate));
+    assert_eq!(
+        (report.sent, report.lost_races),
+        (2, 0),
+        "{:?}",
+        report.failures
+    );
+    assert!(report.failures.is_empty());
+    drop(k);
+    before.assert_unchanged(&mut f.env).await;
+    f.check_invariants().await;
+    // Nothing is left to do.
+    let keeper = f.env.new_user().await;
+    let cfg = config(&f);
+    let report = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper,
+            frozen: None,
+        },
+        cfg,
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert!(report.actions.is_empty(), "{:?}", report.log);
+}
+
+#[tokio::test]
+async fn a_lost_race_is_not_an_error() {
+    let mut f = fixture().await;
+    book(&mut f).await;
+    f.set_market_price(0, 13_750_000_000).await;
+    // Keeper B looks at the chain before keeper A acts, and acts on that stale view.
+    let b_key = f.env.new_user().await;
+    let mut b = InProcess {
+        f: &mut f,
+        keeper: b_key,
+        frozen: None,
+    };
+    let stale = b.snapshot().await;
+    drop(b);
+    let a_key = f.env.new_user().await;
+    let cfg = config(&f);
+    let a = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper: a_key,
+            frozen: None,
+        },
+        cfg.clone(),
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert_eq!(a.sent, 2);
+    let b_key = f.env.new_user().await;
+    let b = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper: b_key,
+            frozen: Some(stale),
+        },
+        cfg,
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert_eq!(b.actions.len(), 2, "B decided on the stale view");
+    assert_eq!(
+        (b.sent, b.lost_races),
+        (0, 2),
+        "{:?} {:?}",
+        b.log,
+        b.failures
+    );
+    assert!(b.failures.is_empty());
+    f.check_invariants().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_sends_nothing_and_triggers_are_found() {
+    let mut f = fixture().await;
+    let t = f.new_trader(1_000 * USDC).await;
+    f.open(&t, Long, 1_500 * USDC, 300 * USDC).await.unwrap();
+    f.set_triggers(&t, Long, 0, 149 * PRICE_PRECISION)
+        .await
+        .unwrap();
+    f.set_market_price(0, 14_800_000_000).await;
+    let keeper = f.env.new_user().await;
+    let mut cfg = config(&f);
+    cfg.dry_run = true;
+    let report = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper,
+            frozen: None,
+        },
+        cfg.clone(),
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert_eq!(report.actions.len(), 1, "{:?}", report.log);
+    assert_eq!(
+        report.actions[0].1,
+        Action::ExecuteTrigger { take_profit: false }
+    );
+    assert_eq!(report.sent, 0);
+    assert!(f.position(&t, Long).await.is_some(), "nothing was sent");
+    cfg.dry_run = false;
+    let keeper = f.env.new_user().await;
+    let report = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper,
+            frozen: None,
+        },
+        cfg,
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert_eq!(report.sent, 1, "{:?} {:?}", report.log, report.failures);
+    assert!(f.position(&t, Long).await.is_none(), "stopped out");
+    f.check_invariants().await;
+}

@@ -72,6 +72,26 @@ pub fn keypair_or_default(keypair: Option<&Path>, config: &SolanaCliConfig) -> P
         .unwrap_or_else(|| home().join(".config/solana/id.json"))
 }
 
+/// A Pyth feed id from 64 hex digits (an optional `0x` in front).
+pub fn parse_feed_id(hex: &str) -> Result<[u8; 32], String> {
+    let hex = hex.trim_start_matches("0x");
+    if hex.len() != 64 {
+        return Err("a feed id is 32 bytes of hex".into());
+    }
+    let mut id = [0u8; 32];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(id)
+}
+
+/// `FEED_ID_HEX=ACCOUNT`: which price account to read for a feed.
+pub fn parse_price_account(s: &str) -> Result<([u8; 32], anchor_lang::prelude::Pubkey), String> {
+    let (feed, account) = s.split_once('=').ok_or("expected FEED_ID_HEX=ACCOUNT")?;
+    let account = account.parse().map_err(|e| format!("account: {e}"))?;
+    Ok((parse_feed_id(feed)?, account))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 pub mod cli_config;
 pub mod decode;
+pub mod defaults;
 pub mod errors;
 pub mod ix;
 pub mod keeper;

@@ -43,3 +43,13 @@ pub fn position(market: &Pubkey, owner: &Pubkey, side: Side) -> (Pubkey, u8) {
 pub fn event_authority() -> (Pubkey, u8) {
     Pubkey::find_program_address(&[b"__event_authority"], &ID)
 }
+
+/// Pyth's sponsored price feed account for `feed_id` on `shard`: a PDA `[shard (u16 LE),
+/// feed id]` of Pyth's push-oracle program (shard 0 is the one Pyth keeps updated).
+pub fn pyth_feed_account(shard: u16, feed_id: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(
+        &[&shard.to_le_bytes(), feed_id],
+        &pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID,
+    )
+    .0
+}

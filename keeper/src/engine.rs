@@ -17,16 +17,9 @@ use tidepool::state::{Market, Pool, Position};
 use tidepool_client::errors::describe;
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys};
 use tidepool_client::keeper::{assess, Action};
+use tidepool_client::pda::pyth_feed_account;
 
 use crate::cluster::{Cluster, SendError};
-
-/// Pyth's push-oracle program: its price feed accounts are PDAs `[shard (u16 LE), feed id]`.
-pub const PYTH_PUSH_ORACLE: Pubkey = pyth_solana_receiver_sdk::PYTH_PUSH_ORACLE_ID;
-
-/// Pyth's sponsored price feed account for `feed_id` on `shard`.
-pub fn pyth_feed_account(shard: u16, feed_id: &[u8; 32]) -> Pubkey {
-    Pubkey::find_program_address(&[&shard.to_le_bytes(), feed_id], &PYTH_PUSH_ORACLE).0
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct KeeperConfig {

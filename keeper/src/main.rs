@@ -12,7 +12,7 @@ use clap::Parser;
 use solana_sdk::signature::Signer;
 use solana_sdk::signer::keypair::read_keypair_file;
 use tidepool_client::cli_config::{
-    default_config_path, keypair_or_default, read_config, url_or_default,
+    default_config_path, keypair_or_default, parse_price_account, read_config, url_or_default,
 };
 use tidepool_keeper::rpc::RpcCluster;
 use tidepool_keeper::{Keeper, KeeperConfig};
@@ -48,22 +48,6 @@ struct Args {
     /// Priority fee in micro-lamports per compute unit.
     #[arg(long, default_value_t = 10_000)]
     compute_unit_price: u64,
-}
-
-fn parse_price_account(s: &str) -> Result<([u8; 32], Pubkey), String> {
-    let (feed, account) = s.split_once('=').ok_or("expected FEED_ID_HEX=ACCOUNT")?;
-    let feed = feed.trim_start_matches("0x");
-    if feed.len() != 64 {
-        return Err("a feed id is 32 bytes of hex".into());
-    }
-    let mut id = [0u8; 32];
-    for (i, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&feed[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
-    }
-    let account = account
-        .parse::<Pubkey>()
-        .map_err(|e| format!("account: {e}"))?;
-    Ok((id, account))
 }
 
 fn stamp() -> String {

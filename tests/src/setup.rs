@@ -6,7 +6,7 @@ use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::TransactionError;
 use tidepool::instructions::OpenQuote;
-use tidepool::state::{MarketParams, OracleGuards, PoolParams};
+use tidepool::state::{MarketParams, PoolParams};
 use tidepool::state::{Position, PositionHealth, Side};
 use tidepool::trade::DecreaseOutcome;
 use tidepool::valuation::PoolValueView;
@@ -18,55 +18,13 @@ use crate::pyth::{feed_id, usd_e8, PriceState};
 
 pub const USDC: u64 = 1_000_000;
 
+/// The client's default parameters (one definition, used by the CLI too).
 pub fn default_pool_params() -> PoolParams {
-    PoolParams {
-        settlement_oracle: OracleGuards {
-            max_age_seconds: 60,
-            max_confidence_bps: 100,
-            max_ema_deviation_bps: 500,
-        },
-        max_depeg_bps: 200,
-        deposit_fee_bps: 10,
-        withdraw_fee_bps: 10,
-        max_utilization_bps: 8_000,
-        max_pnl_factor_bps: 5_000,
-        protocol_fee_share_bps: 2_000,
-    }
+    tidepool_client::defaults::pool_params()
 }
 
 pub fn default_market_params() -> MarketParams {
-    MarketParams {
-        oracle: OracleGuards {
-            max_age_seconds: 60,
-            max_confidence_bps: 200,
-            max_ema_deviation_bps: 1_000,
-        },
-        base_initial_margin_bps: 500,
-        base_maintenance_margin_bps: 250,
-        volatility_multiplier_bps: 10_000,
-        utilization_multiplier_bps: 10_000,
-        size_margin_bps: 100,
-        size_margin_scale_usd: 1_000_000 * USDC,
-        volatility_horizon_seconds: 86_400,
-        volatility_ewma_seconds: 21_600,
-        max_long_open_interest_usd: 10_000_000 * USDC,
-        max_short_open_interest_usd: 10_000_000 * USDC,
-        max_skew_usd: 5_000_000 * USDC,
-        max_profit_factor_bps: 10_000,
-        min_hold_seconds: 60,
-        min_position_usd: 10 * USDC,
-        open_fee_bps: 10,
-        close_fee_bps: 10,
-        base_spread_bps: 5,
-        confidence_spread_bps: 10_000,
-        borrow_base_rate_bps: 100,
-        borrow_optimal_utilization_bps: 8_000,
-        borrow_slope1_bps: 1_000,
-        borrow_slope2_bps: 20_000,
-        funding_rate_bps: 5_000,
-        liquidation_fee_bps: 50,
-        keeper_fee_usd: USDC,
-    }
+    tidepool_client::defaults::market_params()
 }
 
 pub fn symbol(s: &str) -> [u8; 16] {

@@ -221,3 +221,51 @@ impl Scenario {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Scenario, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "tidepool-scn-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        Scenario::load(&path)
+    }
+
+    #[test]
+    fn the_shipped_default_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml");
+        let s = Scenario::load(&path).unwrap();
+        assert_eq!(s.traders.count, 40);
+        assert_eq!(s.market.margin, MarginMode::Dynamic);
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        assert!(Scenario::load(Path::new("no/such.toml"))
+            .unwrap_err()
+            .contains("cannot read scenario"));
+        assert!(load_str("seed = \"x\"").unwrap_err().contains("not valid"));
+        assert!(load_str("colour = 1")
+            .unwrap_err()
+            .contains("unknown field"));
+        assert!(load_str("[lps]\ncount = 0")
+            .unwrap_err()
+            .contains("lps.count"));
+        assert!(load_str("[traders]\nopen_per_hour = 2.0")
+            .unwrap_err()
+            .contains("traders.open_per_hour"));
+        assert!(load_str("[market]\nmargin = \"wild\"")
+            .unwrap_err()
+            .contains("not valid"));
+        assert!(load_str("[market]\nbase_maintenance_margin_bps = 600")
+            .unwrap_err()
+            .contains("base_maintenance_margin_bps"));
+    }
+}

@@ -47,7 +47,7 @@ fn main() {
     let started = Instant::now();
     let mut liquidatable = 0u64;
     for i in 0..n {
-        let spot = 140_000_000_000 + (i % 1_000) * 20_000_000;
+        let spot = 120_000_000_000 + (i % 1_000) * 50_000_000; // 120..170 USD
         let price = OraclePrice {
             spot,
             ema: spot,

@@ -1,0 +1,64 @@
+// Anchor's migration hook (`anchor migrate`), run right after `anchor deploy`: initialize the
+// protocol so that nobody else can become admin of the fresh deployment.
+//
+// Anchor calls the exported function with its provider; this script uses the generated
+// @solana/kit client from app/ and the provider's wallet file and cluster URL.
+import { readFileSync } from 'node:fs';
+import {
+  address,
+  appendTransactionMessageInstructions,
+  createKeyPairSignerFromBytes,
+  createSolanaRpc,
+  createSolanaRpcSubscriptions,
+  createTransactionMessage,
+  getProgramDerivedAddress,
+  pipe,
+  sendAndConfirmTransactionFactory,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+} from '@solana/kit';
+import {
+  TIDEPOOL_PROGRAM_ADDRESS,
+  fetchMaybeConfig,
+  findConfigPda,
+  getInitializeInstructionAsync,
+} from '../app/src/generated/index.ts';
+
+type Provider = { connection: { rpcEndpoint: string }; wallet?: { payer?: { secretKey: Uint8Array } } };
+
+module.exports = async function (provider: Provider) {
+  const url = provider.connection.rpcEndpoint;
+  const rpc = createSolanaRpc(url);
+  const rpcSubscriptions = createSolanaRpcSubscriptions(url.replace(/^http/, 'ws'));
+  const secret =
+    provider.wallet?.payer?.secretKey ??
+    Uint8Array.from(JSON.parse(readFileSync(process.env.ANCHOR_WALLET ?? '', 'utf8')));
+  const admin = await createKeyPairSignerFromBytes(secret);
+  const [config] = await findConfigPda();
+  if ((await fetchMaybeConfig(rpc, config)).exists) {
+    console.log(`config ${config} already initialized`);
+    return;
+  }
+  const feeRecipient = address(process.env.TIDEPOOL_FEE_RECIPIENT ?? admin.address);
+  const [eventAuthority] = await getProgramDerivedAddress({
+    programAddress: TIDEPOOL_PROGRAM_ADDRESS,
+    seeds: ['__event_authority'],
+  });
+  const ix = await getInitializeInstructionAsync({
+    admin,
+    feeRecipient,
+    eventAuthority,
+    program: TIDEPOOL_PROGRAM_ADDRESS,
+  });
+  const { value: blockhash } = await rpc.getLatestBlockhash().send();
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(admin, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+    (m) => appendTransactionMessageInstructions([ix], m),
+  );
+  const tx = await signTransactionMessageWithSigners(message);
+  await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions })(tx as never, { commitment: 'confirmed' });
+  console.log(`initialized ${config}; admin ${admin.address}, fee recipient ${feeRecipient}`);
+};

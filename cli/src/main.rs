@@ -16,7 +16,7 @@ use anchor_spl::associated_token::get_associated_token_address;
 use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
 use anchor_spl::token::ID as TOKEN_PROGRAM_ID;
 use base64::Engine;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -83,6 +83,17 @@ impl From<SideArg> for Side {
             SideArg::Short => Side::Short,
         }
     }
+}
+
+/// Which position: pool, market index and side.
+#[derive(Args, Debug)]
+struct PositionTarget {
+    #[arg(long)]
+    pool_id: u16,
+    #[arg(long, default_value_t = 0)]
+    market: u8,
+    #[arg(long, value_enum)]
+    side: SideArg,
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,12 +163,8 @@ enum Command {
     },
     /// Trader: open or increase a position.
     Open {
-        #[arg(long)]
-        pool_id: u16,
-        #[arg(long, default_value_t = 0)]
-        market: u8,
-        #[arg(long, value_enum)]
-        side: SideArg,
+        #[command(flatten)]
+        target: PositionTarget,
         #[arg(long)]
         size_usd: String,
         #[arg(long)]
@@ -168,12 +175,8 @@ enum Command {
     },
     /// Trader: decrease a position (`--size-usd all` closes it).
     Decrease {
-        #[arg(long)]
-        pool_id: u16,
-        #[arg(long, default_value_t = 0)]
-        market: u8,
-        #[arg(long, value_enum)]
-        side: SideArg,
+        #[command(flatten)]
+        target: PositionTarget,
         #[arg(long)]
         size_usd: String,
         #[arg(long)]
@@ -183,34 +186,22 @@ enum Command {
     },
     /// Trader: add collateral.
     AddCollateral {
-        #[arg(long)]
-        pool_id: u16,
-        #[arg(long, default_value_t = 0)]
-        market: u8,
-        #[arg(long, value_enum)]
-        side: SideArg,
+        #[command(flatten)]
+        target: PositionTarget,
         #[arg(long)]
         amount: String,
     },
     /// Trader: remove collateral (down to the initial margin).
     RemoveCollateral {
-        #[arg(long)]
-        pool_id: u16,
-        #[arg(long, default_value_t = 0)]
-        market: u8,
-        #[arg(long, value_enum)]
-        side: SideArg,
+        #[command(flatten)]
+        target: PositionTarget,
         #[arg(long)]
         amount: String,
     },
     /// Trader: set take-profit and stop-loss prices (USD; omit to clear).
     SetTriggers {
-        #[arg(long)]
-        pool_id: u16,
-        #[arg(long, default_value_t = 0)]
-        market: u8,
-        #[arg(long, value_enum)]
-        side: SideArg,
+        #[command(flatten)]
+        target: PositionTarget,
         #[arg(long)]
         take_profit: Option<String>,
         #[arg(long)]
@@ -551,15 +542,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             ctx.done("withdraw_liquidity", &sig, json!({ "shares": shares }));
         }
         Command::Open {
-            pool_id,
-            market,
-            side,
+            target,
             size_usd,
             collateral,
             acceptable_price,
         } => {
-            let (pool, _, m) = ctx.market_keys(pool_id, market).await?;
-            let side: Side = side.into();
+            let (pool, _, m) = ctx.market_keys(target.pool_id, target.market).await?;
+            let side: Side = target.side.into();
             let acceptable = match acceptable_price {
                 Some(p) => price(&p)?,
                 None if side.is_long() => u64::MAX,
@@ -585,15 +574,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
         }
         Command::Decrease {
-            pool_id,
-            market,
-            side,
+            target,
             size_usd,
             acceptable_price,
             min_amount,
         } => {
-            let (pool, _, m) = ctx.market_keys(pool_id, market).await?;
-            let side: Side = side.into();
+            let (pool, _, m) = ctx.market_keys(target.pool_id, target.market).await?;
+            let side: Side = target.side.into();
             let size = if size_usd == "all" {
                 u64::MAX
             } else {
@@ -613,40 +600,30 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await?;
             ctx.done("decrease_position", &sig, json!({ "size_usd": size_usd }));
         }
-        Command::AddCollateral {
-            pool_id,
-            market,
-            side,
-            amount,
-        } => {
-            let (pool, _, m) = ctx.market_keys(pool_id, market).await?;
+        Command::AddCollateral { target, amount } => {
+            let (pool, _, m) = ctx.market_keys(target.pool_id, target.market).await?;
             let from = get_associated_token_address(&me, &pool.settlement_mint);
             let amount_units = parse_decimal(&amount, pool.settlement_decimals as u32)?;
             let sig = ctx
                 .send(vec![ix::add_collateral(
                     &me,
                     &m,
-                    side.into(),
+                    target.side.into(),
                     &from,
                     amount_units,
                 )])
                 .await?;
             ctx.done("add_collateral", &sig, json!({ "amount": amount }));
         }
-        Command::RemoveCollateral {
-            pool_id,
-            market,
-            side,
-            amount,
-        } => {
-            let (pool, _, m) = ctx.market_keys(pool_id, market).await?;
+        Command::RemoveCollateral { target, amount } => {
+            let (pool, _, m) = ctx.market_keys(target.pool_id, target.market).await?;
             let to = get_associated_token_address(&me, &pool.settlement_mint);
             let amount_units = parse_decimal(&amount, pool.settlement_decimals as u32)?;
             let sig = ctx
                 .send(vec![ix::remove_collateral(
                     &me,
                     &m,
-                    side.into(),
+                    target.side.into(),
                     &to,
                     amount_units,
                 )])
@@ -654,20 +631,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             ctx.done("remove_collateral", &sig, json!({ "amount": amount }));
         }
         Command::SetTriggers {
-            pool_id,
-            market,
-            side,
+            target,
             take_profit,
             stop_loss,
         } => {
-            let (_, _, m) = ctx.market_keys(pool_id, market).await?;
+            let (_, _, m) = ctx.market_keys(target.pool_id, target.market).await?;
             let tp = take_profit.as_deref().map(price).transpose()?.unwrap_or(0);
             let sl = stop_loss.as_deref().map(price).transpose()?.unwrap_or(0);
             let sig = ctx
                 .send(vec![ix::set_trigger_orders(
                     &me,
                     &m.market,
-                    side.into(),
+                    target.side.into(),
                     tp,
                     sl,
                 )])
@@ -764,11 +739,7 @@ mod tests {
         assert_eq!(c.keypair, Some(PathBuf::from("k.json")));
         match c.command {
             Command::Open {
-                pool_id,
-                market,
-                side,
-                size_usd,
-                ..
+                target, size_usd, ..
             } => {
                 assert_eq!(
                     (pool_id, market, side, size_usd.as_str()),
@@ -790,7 +761,13 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.output, Output::Json);
-        assert!(matches!(c.command, Command::Decrease { pool_id: 1, .. }));
+        assert!(matches!(
+            c.command,
+            Command::Decrease {
+                target: PositionTarget { pool_id: 1, .. },
+                ..
+            }
+        ));
     }
 
     #[test]

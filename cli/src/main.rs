@@ -742,7 +742,12 @@ mod tests {
                 target, size_usd, ..
             } => {
                 assert_eq!(
-                    (pool_id, market, side, size_usd.as_str()),
+                    (
+                        target.pool_id,
+                        target.market,
+                        target.side,
+                        size_usd.as_str()
+                    ),
                     (0, 0, SideArg::Long, "1500")
                 );
             }

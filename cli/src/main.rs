@@ -26,7 +26,9 @@ use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::signer::keypair::read_keypair_file;
 use solana_sdk::transaction::{Transaction, TransactionError};
 use tidepool::math::{PRICE_DECIMALS, USD_DECIMALS};
-use tidepool::state::{Market, Pool, Position, PositionHealth, Side};
+use tidepool::state::{
+    Market, MarketParams, OracleGuards, Pool, PoolParams, Position, PositionHealth, Side,
+};
 use tidepool::valuation::PoolValueView;
 use tidepool_client::cli_config::{
     default_config_path, keypair_or_default, parse_feed_id, parse_price_account, read_config,
@@ -122,6 +124,24 @@ enum Command {
         #[arg(long, value_parser = parse_feed_id)]
         feed_id: [u8; 32],
     },
+    /// Admin: change pool parameters: `--set name=value` (repeatable), e.g.
+    /// `--set max_utilization_bps=7000 --set settlement_oracle.max_age_seconds=30`.
+    UpdatePoolParams {
+        #[arg(long)]
+        pool_id: u16,
+        #[arg(long = "set", value_parser = parse_assignment, required = true)]
+        set: Vec<(String, String)>,
+    },
+    /// Admin: change market parameters: `--set name=value` (repeatable), e.g.
+    /// `--set base_initial_margin_bps=600 --set oracle.max_age_seconds=30`.
+    UpdateMarketParams {
+        #[arg(long)]
+        pool_id: u16,
+        #[arg(long, default_value_t = 0)]
+        market: u8,
+        #[arg(long = "set", value_parser = parse_assignment, required = true)]
+        set: Vec<(String, String)>,
+    },
     /// Admin: set pause flags on the protocol, a pool (--pool-id) or a market (and --market).
     Pause {
         #[arg(long)]
@@ -214,6 +234,108 @@ enum Command {
         #[arg(long)]
         owner: Option<Pubkey>,
     },
+}
+
+fn parse_assignment(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or("expected name=value")?;
+    Ok((k.trim().to_string(), v.trim().to_string()))
+}
+
+/// Assign `value` to the field named `key` among `fields` of `target`, parsing it as that
+/// field's type; an unknown name is an error that lists the known ones.
+macro_rules! assign {
+    ($target:expr, $key:expr, $value:expr, [$($field:ident),* $(,)?]) => {
+        match $key {
+            $(stringify!($field) => {
+                $target.$field = $value
+                    .parse()
+                    .map_err(|e| format!("{}: `{}` {e}", $key, $value))?;
+            })*
+            other => {
+                return Err(format!(
+                    "unknown parameter `{other}`; known: {}",
+                    [$(stringify!($field)),*].join(", ")
+                ))
+            }
+        }
+    };
+}
+
+fn set_oracle(o: &mut OracleGuards, key: &str, value: &str) -> Result<(), String> {
+    assign!(
+        o,
+        key,
+        value,
+        [max_age_seconds, max_confidence_bps, max_ema_deviation_bps]
+    );
+    Ok(())
+}
+
+/// Apply `name=value` changes to pool parameters (`settlement_oracle.*` for its guards).
+fn set_pool_params(p: &mut PoolParams, changes: &[(String, String)]) -> Result<(), String> {
+    for (key, value) in changes {
+        if let Some(k) = key.strip_prefix("settlement_oracle.") {
+            set_oracle(&mut p.settlement_oracle, k, value)?;
+            continue;
+        }
+        assign!(
+            p,
+            key.as_str(),
+            value,
+            [
+                max_depeg_bps,
+                deposit_fee_bps,
+                withdraw_fee_bps,
+                max_utilization_bps,
+                max_pnl_factor_bps,
+                protocol_fee_share_bps,
+            ]
+        );
+    }
+    Ok(())
+}
+
+/// Apply `name=value` changes to market parameters (`oracle.*` for its guards).
+fn set_market_params(p: &mut MarketParams, changes: &[(String, String)]) -> Result<(), String> {
+    for (key, value) in changes {
+        if let Some(k) = key.strip_prefix("oracle.") {
+            set_oracle(&mut p.oracle, k, value)?;
+            continue;
+        }
+        assign!(
+            p,
+            key.as_str(),
+            value,
+            [
+                base_initial_margin_bps,
+                base_maintenance_margin_bps,
+                volatility_multiplier_bps,
+                utilization_multiplier_bps,
+                size_margin_bps,
+                size_margin_scale_usd,
+                volatility_horizon_seconds,
+                volatility_ewma_seconds,
+                max_long_open_interest_usd,
+                max_short_open_interest_usd,
+                max_skew_usd,
+                max_profit_factor_bps,
+                min_hold_seconds,
+                min_position_usd,
+                open_fee_bps,
+                close_fee_bps,
+                base_spread_bps,
+                confidence_spread_bps,
+                borrow_base_rate_bps,
+                borrow_optimal_utilization_bps,
+                borrow_slope1_bps,
+                borrow_slope2_bps,
+                funding_rate_bps,
+                liquidation_fee_bps,
+                keeper_fee_usd,
+            ]
+        );
+    }
+    Ok(())
 }
 
 struct Ctx {
@@ -424,6 +546,32 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "create_market",
                 &sig,
                 json!({ "market": pda::market(&pool_key, index).0.to_string(), "index": index }),
+            );
+        }
+        Command::UpdatePoolParams { pool_id, set } => {
+            let (pool_key, pool, _) = ctx.pool(pool_id).await?;
+            let mut params = pool.params;
+            set_pool_params(&mut params, &set)?;
+            let sig = ctx
+                .send(vec![ix::update_pool_params(&me, &pool_key, params)])
+                .await?;
+            ctx.done("update_pool_params", &sig, json!({ "changes": set.len() }));
+        }
+        Command::UpdateMarketParams {
+            pool_id,
+            market,
+            set,
+        } => {
+            let (_, current, m) = ctx.market_keys(pool_id, market).await?;
+            let mut params = current.params;
+            set_market_params(&mut params, &set)?;
+            let sig = ctx
+                .send(vec![ix::update_market_params(&me, &m.market, params)])
+                .await?;
+            ctx.done(
+                "update_market_params",
+                &sig,
+                json!({ "changes": set.len() }),
             );
         }
         Command::Pause {
@@ -806,6 +954,48 @@ mod tests {
         assert!(parse(&["deposit", "--pool-id", "70000", "--amount", "1"]).is_err());
         assert!(parse(&["frobnicate"]).is_err());
         assert!(parse(&["--price-account", "nope", "pool", "--pool-id", "0"]).is_err());
+    }
+
+    #[test]
+    fn parameter_changes_are_applied_by_name() {
+        let c = parse(&[
+            "update-market-params",
+            "--pool-id",
+            "0",
+            "--set",
+            "base_initial_margin_bps=600",
+            "--set",
+            "oracle.max_age_seconds=30",
+        ])
+        .unwrap();
+        let Command::UpdateMarketParams { set, .. } = c.command else {
+            panic!()
+        };
+        let mut p = tidepool_client::defaults::market_params();
+        set_market_params(&mut p, &set).unwrap();
+        assert_eq!(
+            (p.base_initial_margin_bps, p.oracle.max_age_seconds),
+            (600, 30)
+        );
+        let mut q = tidepool_client::defaults::pool_params();
+        let bad = [("max_utilization".to_string(), "1".to_string())];
+        assert!(set_pool_params(&mut q, &bad)
+            .unwrap_err()
+            .contains("known: max_depeg_bps"));
+        let bad = [("deposit_fee_bps".to_string(), "-1".to_string())];
+        assert!(set_pool_params(&mut q, &bad)
+            .unwrap_err()
+            .contains("deposit_fee_bps"));
+        set_pool_params(
+            &mut q,
+            &[("settlement_oracle.max_confidence_bps".into(), "50".into())],
+        )
+        .unwrap();
+        assert_eq!(q.settlement_oracle.max_confidence_bps, 50);
+        assert!(
+            parse(&["update-pool-params", "--pool-id", "0"]).is_err(),
+            "--set is required"
+        );
     }
 
     #[test]

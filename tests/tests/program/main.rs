@@ -8,5 +8,6 @@ mod golden;
 mod keeper;
 mod lp;
 mod oracle;
+mod random;
 mod refresh;
 mod trade;

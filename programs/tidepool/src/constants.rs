@@ -40,4 +40,12 @@ pub mod pause {
     /// Auto-deleveraging.
     pub const DELEVERAGE: u16 = 1 << 6;
     pub const ALL: u16 = DEPOSIT | WITHDRAW | OPEN | DECREASE | COLLATERAL | TRIGGER | DELEVERAGE;
+
+    /// Refuse `action` when any of the flag sets it applies to (protocol, pool, market)
+    /// pauses it.
+    pub fn require_active(action: u16, flags: &[u16]) -> anchor_lang::Result<()> {
+        let paused = flags.iter().fold(0, |all, f| all | f);
+        anchor_lang::require!(paused & action == 0, crate::error::TidepoolError::Paused);
+        Ok(())
+    }
 }

@@ -12,7 +12,7 @@ use crate::math::position::{
 };
 use crate::math::pricing::within_acceptable;
 use crate::math::valuation::{notional_usd, utilization_bps};
-use crate::math::{bps_of, Rounding, SafeMath, BPS_DENOMINATOR};
+use crate::math::{add_signed, bps_of, to_i64, Rounding, SafeMath, BPS_DENOMINATOR};
 use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position, PositionHealth};
 
@@ -74,17 +74,14 @@ pub fn settle_fees(
     );
     let is_long = position.is_long();
     market.side_mut(is_long).sub(&position.contribution())?;
-    position.collateral = u64::try_from(position.collateral as i128 - due)
-        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    position.collateral = add_signed(position.collateral, -due)?;
     position.borrow_snapshot = market.cumulative_borrow_index;
     position.funding_snapshot = market.side(is_long).cumulative_funding_index;
     market.side_mut(is_long).add(&position.contribution())?;
 
-    pool.total_collateral = u64::try_from(pool.total_collateral as i128 - due)
-        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    pool.total_collateral = add_signed(pool.total_collateral, -due)?;
     credit_fees(pool, borrow)?;
-    pool.lp_balance = u64::try_from(pool.lp_balance as i128 + funding)
-        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    pool.lp_balance = add_signed(pool.lp_balance, funding)?;
     Ok((borrow, funding))
 }
 
@@ -298,8 +295,7 @@ pub fn apply_open(
         open_fee,
         reserve,
         borrow_fee_settled,
-        funding_settled: i64::try_from(funding_settled)
-            .map_err(|_| error!(TidepoolError::MathOverflow))?,
+        funding_settled: to_i64(funding_settled)?,
     })
 }
 
@@ -475,23 +471,21 @@ pub fn apply_close(
 
     pool.total_collateral = pool.total_collateral.safe_sub(collateral)?;
     pool.total_reserved = pool.total_reserved.safe_sub(reserve)?;
-    pool.lp_balance = u64::try_from(pool.lp_balance as i128 + s.lp_delta)
-        .map_err(|_| error!(TidepoolError::MathOverflow))?;
+    pool.lp_balance = add_signed(pool.lp_balance, s.lp_delta)?;
     pool.protocol_fees_owed = pool.protocol_fees_owed.safe_add(s.protocol_fee)?;
     pool.cumulative_lp_fees = pool
         .cumulative_lp_fees
         .safe_add(s.fees_collected - s.protocol_fee)?;
     pool.bad_debt = pool.bad_debt.safe_add(s.bad_debt)?;
 
-    let narrow = |v: i128| i64::try_from(v).map_err(|_| error!(TidepoolError::MathOverflow));
     Ok(DecreaseOutcome {
         fill_price,
         size_usd,
         size_base,
-        pnl: narrow(pnl)?,
+        pnl: to_i64(pnl)?,
         close_fee,
         borrow_fee,
-        funding: narrow(funding)?,
+        funding: to_i64(funding)?,
         payout: s.payout,
         protocol_fee: s.protocol_fee,
         keeper_fee: s.keeper_fee,

@@ -100,6 +100,18 @@ pub fn to_u64(v: u128) -> MathResult<u64> {
     u64::try_from(v).map_err(|_| MathError::Overflow)
 }
 
+/// `value + delta` for a signed `delta`, failing rather than going negative or overflowing.
+#[inline]
+pub fn add_signed(value: u64, delta: i128) -> MathResult<u64> {
+    to_u64(to_u128((value as i128).safe_add(delta)?).map_err(|_| MathError::Overflow)?)
+}
+
+/// Narrow an `i128` to `i64`, failing rather than truncating.
+#[inline]
+pub fn to_i64(v: i128) -> MathResult<i64> {
+    i64::try_from(v).map_err(|_| MathError::Overflow)
+}
+
 /// Narrow an `i128` to `u128`, failing on negative values.
 #[inline]
 pub fn to_u128(v: i128) -> MathResult<u128> {
@@ -161,6 +173,12 @@ mod tests {
         assert_eq!(to_u64(u64::MAX as u128 + 1), Err(MathError::Overflow));
         assert_eq!(to_u128(-1), Err(MathError::OutOfDomain));
         assert_eq!(5u64.safe_sub(6), Err(MathError::Overflow));
+        assert_eq!(add_signed(5, -5), Ok(0));
+        assert_eq!(add_signed(5, 7), Ok(12));
+        assert_eq!(add_signed(5, -6), Err(MathError::Overflow));
+        assert_eq!(add_signed(u64::MAX, 1), Err(MathError::Overflow));
+        assert_eq!(to_i64(i64::MIN as i128), Ok(i64::MIN));
+        assert_eq!(to_i64(i64::MAX as i128 + 1), Err(MathError::Overflow));
     }
 
     proptest! {

@@ -5,7 +5,7 @@ use crate::math::margin::MarginRatios;
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{liquidation_price, owed_usd_to_tokens, pnl_usd, signed_usd_to_tokens};
 use crate::math::valuation::{notional_usd, tokens_to_usd};
-use crate::math::{bps_of, to_u64, MathResult, Rounding, SafeMath};
+use crate::math::{bps_of, to_i64, to_u64, MathResult, Rounding, SafeMath};
 
 /// Long or short.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -203,15 +203,14 @@ impl Position {
             market.params.close_fee_bps as u64,
             ratios.maintenance_bps,
         )?;
-        let narrow = |v: i128| i64::try_from(v).map_err(|_| crate::math::MathError::Overflow);
         Ok(PositionHealth {
             mark_price: mark,
             notional_usd: notional,
-            pnl: narrow(pnl)?,
+            pnl: to_i64(pnl)?,
             borrow_owed: borrow,
-            funding_owed: narrow(funding)?,
+            funding_owed: to_i64(funding)?,
             close_fee,
-            equity: narrow(equity)?,
+            equity: to_i64(equity)?,
             initial_margin_bps: ratios.initial_bps,
             maintenance_margin_bps: ratios.maintenance_bps,
             initial_margin_required: required(ratios.initial_bps)?,

@@ -28,8 +28,14 @@ pub struct AutoDeleverage<'info> {
 impl AutoDeleverage<'_> {
     pub fn validate(&self) -> Result<()> {
         let c = &self.close;
-        let flags = c.config.pause_flags | c.pool.pause_flags | c.market.pause_flags;
-        require!(flags & pause::DELEVERAGE == 0, TidepoolError::Paused);
+        pause::require_active(
+            pause::DELEVERAGE,
+            &[
+                c.config.pause_flags,
+                c.pool.pause_flags,
+                c.market.pause_flags,
+            ],
+        )?;
         Ok(())
     }
 }

@@ -19,8 +19,14 @@ pub struct ExecuteTriggerOrder<'info> {
 impl ExecuteTriggerOrder<'_> {
     pub fn validate(&self) -> Result<()> {
         let c = &self.close;
-        let flags = c.config.pause_flags | c.pool.pause_flags | c.market.pause_flags;
-        require!(flags & pause::TRIGGER == 0, TidepoolError::Paused);
+        pause::require_active(
+            pause::TRIGGER,
+            &[
+                c.config.pause_flags,
+                c.pool.pause_flags,
+                c.market.pause_flags,
+            ],
+        )?;
         Ok(())
     }
 }

@@ -40,10 +40,10 @@ pub struct DepositLiquidity<'info> {
 
 impl DepositLiquidity<'_> {
     pub fn validate(&self) -> Result<()> {
-        require!(
-            (self.config.pause_flags | self.pool.pause_flags) & pause::DEPOSIT == 0,
-            TidepoolError::Paused
-        );
+        pause::require_active(
+            pause::DEPOSIT,
+            &[self.config.pause_flags, self.pool.pause_flags],
+        )?;
         Ok(())
     }
 }

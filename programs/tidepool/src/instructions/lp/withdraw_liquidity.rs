@@ -42,10 +42,10 @@ pub struct WithdrawLiquidity<'info> {
 
 impl WithdrawLiquidity<'_> {
     pub fn validate(&self) -> Result<()> {
-        require!(
-            (self.config.pause_flags | self.pool.pause_flags) & pause::WITHDRAW == 0,
-            TidepoolError::Paused
-        );
+        pause::require_active(
+            pause::WITHDRAW,
+            &[self.config.pause_flags, self.pool.pause_flags],
+        )?;
         Ok(())
     }
 }

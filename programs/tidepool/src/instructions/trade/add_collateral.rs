@@ -4,7 +4,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
-use crate::math::SafeMath;
+use crate::math::{to_i64, SafeMath};
 use crate::state::{Config, Market, Pool, Position};
 use crate::trade::pay_into_vault;
 
@@ -36,8 +36,14 @@ pub struct AddCollateral<'info> {
 
 impl AddCollateral<'_> {
     pub fn validate(&self) -> Result<()> {
-        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
-        require!(flags & pause::COLLATERAL == 0, TidepoolError::Paused);
+        pause::require_active(
+            pause::COLLATERAL,
+            &[
+                self.config.pause_flags,
+                self.pool.pause_flags,
+                self.market.pause_flags,
+            ],
+        )?;
         Ok(())
     }
 }
@@ -67,7 +73,7 @@ pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
         market: market_key,
         position: position_key,
         owner: a.owner.key(),
-        delta: i64::try_from(amount).map_err(|_| error!(TidepoolError::MathOverflow))?,
+        delta: to_i64(amount as i128)?,
         borrow_fee_settled: 0,
         funding_settled: 0,
         total_collateral: a.position.collateral,

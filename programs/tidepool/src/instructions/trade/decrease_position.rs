@@ -39,8 +39,14 @@ pub struct DecreasePosition<'info> {
 
 impl DecreasePosition<'_> {
     pub fn validate(&self) -> Result<()> {
-        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
-        require!(flags & pause::DECREASE == 0, TidepoolError::Paused);
+        pause::require_active(
+            pause::DECREASE,
+            &[
+                self.config.pause_flags,
+                self.pool.pause_flags,
+                self.market.pause_flags,
+            ],
+        )?;
         Ok(())
     }
 }

@@ -42,8 +42,14 @@ pub struct OpenPosition<'info> {
 
 impl OpenPosition<'_> {
     pub fn validate(&self) -> Result<()> {
-        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
-        require!(flags & pause::OPEN == 0, TidepoolError::Paused);
+        pause::require_active(
+            pause::OPEN,
+            &[
+                self.config.pause_flags,
+                self.pool.pause_flags,
+                self.market.pause_flags,
+            ],
+        )?;
         Ok(())
     }
 }

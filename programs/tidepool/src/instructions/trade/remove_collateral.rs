@@ -4,7 +4,7 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
-use crate::math::SafeMath;
+use crate::math::{to_i64, SafeMath};
 use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position};
 use crate::trade::{mark_market, pay_from_vault, require_initial_margin, settle_fees};
@@ -41,8 +41,14 @@ pub struct RemoveCollateral<'info> {
 
 impl RemoveCollateral<'_> {
     pub fn validate(&self) -> Result<()> {
-        let flags = self.config.pause_flags | self.pool.pause_flags | self.market.pause_flags;
-        require!(flags & pause::COLLATERAL == 0, TidepoolError::Paused);
+        pause::require_active(
+            pause::COLLATERAL,
+            &[
+                self.config.pause_flags,
+                self.pool.pause_flags,
+                self.market.pause_flags,
+            ],
+        )?;
         Ok(())
     }
 }
@@ -89,9 +95,9 @@ pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<
         market: market_key,
         position: position_key,
         owner: a.owner.key(),
-        delta: -i64::try_from(amount).map_err(|_| error!(TidepoolError::MathOverflow))?,
+        delta: -to_i64(amount as i128)?,
         borrow_fee_settled: borrow,
-        funding_settled: i64::try_from(funding).map_err(|_| error!(TidepoolError::MathOverflow))?,
+        funding_settled: to_i64(funding)?,
         total_collateral: a.position.collateral,
     };
     emit_cpi!(event);

@@ -20,6 +20,11 @@ pub fn pool_params() -> PoolParams {
         max_utilization_bps: 8_000,
         max_pnl_factor_bps: 5_000,
         protocol_fee_share_bps: 2_000,
+        // Above the 10 s the program lets a price run ahead of the cluster clock
+        // (`ORACLE_MAX_FUTURE_SECONDS`): no price known at a request can execute it.
+        lp_request_delay_seconds: 15,
+        // 0.0001 SOL: about 20 signatures' worth at the base fee, for the executing keeper.
+        lp_request_keeper_fee_lamports: 100_000,
     }
 }
 

@@ -26,9 +26,22 @@ fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instructi
     }
 }
 
-fn with_markets(mut ix: Instruction, markets: &[MarketOracle]) -> Instruction {
+fn with_markets(ix: Instruction, markets: &[MarketOracle]) -> Instruction {
+    push_markets(ix, markets, false)
+}
+
+/// Markets writable: LP requests and their execution record each market's price.
+fn with_markets_mut(ix: Instruction, markets: &[MarketOracle]) -> Instruction {
+    push_markets(ix, markets, true)
+}
+
+fn push_markets(mut ix: Instruction, markets: &[MarketOracle], writable: bool) -> Instruction {
     for m in markets {
-        ix.accounts.push(AccountMeta::new_readonly(m.market, false));
+        ix.accounts.push(if writable {
+            AccountMeta::new(m.market, false)
+        } else {
+            AccountMeta::new_readonly(m.market, false)
+        });
         ix.accounts
             .push(AccountMeta::new_readonly(m.price_update, false));
     }
@@ -44,6 +57,7 @@ pub fn initialize(admin: &Pubkey, fee_recipient: &Pubkey) -> Instruction {
         accounts::Initialize {
             admin: *admin,
             config: pda::config().0,
+            program_data: pda::program_data(),
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,
@@ -123,11 +137,17 @@ pub fn update_pool_params(admin: &Pubkey, pool: &Pubkey, params: PoolParams) -> 
     )
 }
 
-pub fn update_market_params(admin: &Pubkey, market: &Pubkey, params: MarketParams) -> Instruction {
+pub fn update_market_params(
+    admin: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    params: MarketParams,
+) -> Instruction {
     build(
         accounts::UpdateMarketParams {
             admin: *admin,
             config: pda::config().0,
+            pool: *pool,
             market: *market,
             event_authority: event_authority(),
             program: ID,
@@ -200,6 +220,7 @@ impl PoolKeys {
     }
 }
 
+/// Request a deposit (executed later by a keeper: `execute_liquidity_request`).
 pub fn deposit_liquidity(
     owner: &Pubkey,
     pool: &PoolKeys,
@@ -208,7 +229,7 @@ pub fn deposit_liquidity(
     amount: u64,
     min_shares_out: u64,
 ) -> Instruction {
-    with_markets(
+    with_markets_mut(
         build(
             accounts::DepositLiquidity {
                 owner: *owner,
@@ -218,8 +239,10 @@ pub fn deposit_liquidity(
                 lp_mint: pool.lp_mint(),
                 funding_account: *funding_account,
                 lp_receiver: *lp_receiver,
+                request: pda::lp_request(&pool.pool, owner).0,
                 settlement_price_update: pool.settlement_price_update,
                 token_program: TOKEN_PROGRAM_ID,
+                system_program: system_program::ID,
                 event_authority: event_authority(),
                 program: ID,
             },
@@ -232,6 +255,7 @@ pub fn deposit_liquidity(
     )
 }
 
+/// Request a withdrawal (executed later by a keeper: `execute_liquidity_request`).
 pub fn withdraw_liquidity(
     owner: &Pubkey,
     pool: &PoolKeys,
@@ -240,18 +264,19 @@ pub fn withdraw_liquidity(
     shares: u64,
     min_amount_out: u64,
 ) -> Instruction {
-    with_markets(
+    with_markets_mut(
         build(
             accounts::WithdrawLiquidity {
                 owner: *owner,
                 config: pda::config().0,
                 pool: pool.pool,
-                vault: pool.vault(),
                 lp_mint: pool.lp_mint(),
                 lp_account: *lp_account,
                 receiver: *receiver,
+                request: pda::lp_request(&pool.pool, owner).0,
                 settlement_price_update: pool.settlement_price_update,
                 token_program: TOKEN_PROGRAM_ID,
+                system_program: system_program::ID,
                 event_authority: event_authority(),
                 program: ID,
             },
@@ -261,6 +286,58 @@ pub fn withdraw_liquidity(
             },
         ),
         &pool.markets,
+    )
+}
+
+/// Execute `owner`'s pending LP request; `receiver` is the token account it names.
+pub fn execute_liquidity_request(
+    keeper: &Pubkey,
+    pool: &PoolKeys,
+    owner: &Pubkey,
+    receiver: &Pubkey,
+) -> Instruction {
+    with_markets_mut(
+        build(
+            accounts::ExecuteLiquidityRequest {
+                keeper: *keeper,
+                config: pda::config().0,
+                pool: pool.pool,
+                vault: pool.vault(),
+                lp_mint: pool.lp_mint(),
+                request: pda::lp_request(&pool.pool, owner).0,
+                owner: *owner,
+                receiver: *receiver,
+                settlement_price_update: pool.settlement_price_update,
+                token_program: TOKEN_PROGRAM_ID,
+                event_authority: event_authority(),
+                program: ID,
+            },
+            instruction::ExecuteLiquidityRequest {},
+        ),
+        &pool.markets,
+    )
+}
+
+/// Cancel `owner`'s pending LP request; the refund (settlement tokens for a deposit, LP
+/// shares for a withdrawal) goes to `refund_account`.
+pub fn cancel_liquidity_request(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    refund_account: &Pubkey,
+) -> Instruction {
+    build(
+        accounts::CancelLiquidityRequest {
+            owner: *owner,
+            pool: *pool,
+            vault: pda::vault(pool).0,
+            lp_mint: pda::lp_mint(pool).0,
+            request: pda::lp_request(pool, owner).0,
+            refund_account: *refund_account,
+            token_program: TOKEN_PROGRAM_ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::CancelLiquidityRequest {},
     )
 }
 

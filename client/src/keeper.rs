@@ -2,19 +2,18 @@
 //! accrual, margin and health functions the instructions run).
 
 use tidepool::math::oracle::OraclePrice;
-use tidepool::math::position::crossed_trigger;
-use tidepool::math::valuation::utilization_bps;
 use tidepool::math::MathResult;
-use tidepool::state::{Market, Pool, Position, PositionHealth};
+use tidepool::state::{Market, Pool, Position, PositionHealth, TriggerState};
 
 /// The action a keeper can take on a position now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Equity below maintenance margin at spot: `liquidate`.
     Liquidate,
-    /// A take-profit (`true`) or stop-loss (`false`) was crossed: `execute_trigger_order`.
+    /// A take-profit (`true`) or stop-loss (`false`) can execute: `execute_trigger_order`.
     ExecuteTrigger { take_profit: bool },
-    /// Profit reached the reserve: `auto_deleverage` without markets.
+    /// Profit at the close fill reached the reserve, outside the minimum hold:
+    /// `auto_deleverage` without markets.
     DeleverageAtCap,
     /// Nothing to do.
     None,
@@ -31,8 +30,8 @@ pub fn assess(
 ) -> MathResult<(Action, PositionHealth)> {
     let mut market = market.clone();
     market.observe_price(price, now)?;
-    let utilization = utilization_bps(pool.lp_balance, pool.total_reserved)?;
-    market.accrue(now, utilization)?;
+    let utilization = pool.utilization_bps()?;
+    market.accrue(now, pool.utilization_integral_at(now)?)?;
     let ratios = market.margin_ratios(price, utilization, position.entry_notional_usd)?;
     let health = position.health(
         &market,
@@ -45,17 +44,12 @@ pub fn assess(
     if health.is_liquidatable() {
         return Ok((Action::Liquidate, health));
     }
-    let is_long = position.is_long();
-    if let Some(take_profit) = crossed_trigger(
-        is_long,
-        price.spot,
-        position.take_profit_price,
-        position.stop_loss_price,
-    ) {
+    if let TriggerState::Ready { take_profit } = position.trigger_state(&market, price, now)? {
         return Ok((Action::ExecuteTrigger { take_profit }, health));
     }
-    let pnl = position.pnl_at_spot(price.spot, settlement, pool.settlement_decimals)?;
-    if pnl >= position.reserved as i128 {
+    if !position.in_min_hold(&market, now)
+        && position.at_reserve_cap(&market, price, settlement, pool.settlement_decimals)?
+    {
         return Ok((Action::DeleverageAtCap, health));
     }
     Ok((Action::None, health))

@@ -24,7 +24,7 @@ pub use tidepool::ID as PROGRAM_ID;
 mod layout_tests {
     use anchor_lang::prelude::Pubkey;
     use anchor_lang::{AccountSerialize, Space};
-    use tidepool::state::{Config, Market, Pool, Position};
+    use tidepool::state::{Config, LiquidityRequest, Market, Pool, Position};
 
     /// Byte offset of the first occurrence of `needle` in `hay`.
     fn offset_of(hay: &[u8], needle: &[u8]) -> usize {
@@ -63,7 +63,7 @@ mod layout_tests {
         );
         assert_eq!(
             offset_of(&data, &0x0102_0304_0506_0708u64.to_le_bytes()),
-            174,
+            186,
             "Pool.lp_balance"
         );
         assert_eq!((Config::SIZE, Pool::SIZE, Market::SIZE), (172, 614, 663));
@@ -78,6 +78,19 @@ mod layout_tests {
         const { assert!(Position::SIZE <= 256, "a position fits 256 bytes") };
         assert_eq!(offset_of(&data, marker.as_ref()), 11, "Position.owner");
         assert_eq!(offset_of(&data, &[0xcd; 32]), 43, "Position.market");
+
+        let mut request: LiquidityRequest = zeroed();
+        request.pool = marker;
+        request.owner = Pubkey::new_from_array([0xcd; 32]);
+        let mut data = Vec::new();
+        request.try_serialize(&mut data).unwrap();
+        assert_eq!((data.len(), LiquidityRequest::SIZE), (219, 219));
+        assert_eq!(
+            offset_of(&data, marker.as_ref()),
+            11,
+            "LiquidityRequest.pool"
+        );
+        assert_eq!(offset_of(&data, &[0xcd; 32]), 43, "LiquidityRequest.owner");
     }
 
     fn zeroed<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>() -> T {

@@ -39,6 +39,24 @@ pub fn position(market: &Pubkey, owner: &Pubkey, side: Side) -> (Pubkey, u8) {
     )
 }
 
+/// A pool owner's pending LP request.
+pub fn lp_request(pool: &Pubkey, owner: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[
+            tidepool::constants::LP_REQUEST_SEED,
+            pool.as_ref(),
+            owner.as_ref(),
+        ],
+        &ID,
+    )
+}
+
+/// The program's ProgramData account (upgradeable loader), whose upgrade authority alone
+/// may `initialize`.
+pub fn program_data() -> Pubkey {
+    anchor_lang::solana_program::bpf_loader_upgradeable::get_program_data_address(&ID)
+}
+
 /// Authority of `emit_cpi!` self-invocations (Anchor's `__event_authority`).
 pub fn event_authority() -> (Pubkey, u8) {
     Pubkey::find_program_address(&[b"__event_authority"], &ID)

@@ -264,6 +264,35 @@ impl TestEnv {
         self.set_price(key, state);
     }
 
+    /// Make `authority` the program's upgrade authority (what `initialize` checks). On the
+    /// SBF build the loader's ProgramData account exists and only its authority changes;
+    /// natively there is none, so the harness writes its 45-byte header.
+    pub async fn set_upgrade_authority(&mut self, authority: &Pubkey) {
+        use anchor_lang::solana_program::bpf_loader_upgradeable;
+        let key = tidepool_client::pda::program_data();
+        // UpgradeableLoaderState::ProgramData { slot, upgrade_authority_address }: u32 tag 3,
+        // u64 slot, Option<Pubkey>.
+        let mut header = Vec::with_capacity(45);
+        header.extend_from_slice(&3u32.to_le_bytes());
+        header.extend_from_slice(&0u64.to_le_bytes());
+        header.push(1);
+        header.extend_from_slice(authority.as_ref());
+        let account = match self.raw_account(&key).await {
+            Some(mut acc) => {
+                acc.data[..45].copy_from_slice(&header);
+                acc
+            }
+            None => Account {
+                lamports: 1_000_000_000,
+                data: header,
+                owner: bpf_loader_upgradeable::ID,
+                executable: false,
+                rent_epoch: 0,
+            },
+        };
+        self.set_account(&key, account);
+    }
+
     /// A fresh keypair with SOL for rent and fees.
     pub async fn new_user(&mut self) -> Keypair {
         let user = Keypair::new();

@@ -9,7 +9,8 @@ use anchor_lang::prelude::Pubkey;
 use crate::env::TestEnv;
 use crate::setup::PoolFixture;
 
-/// 1. vault = LP balance + Σ collateral + protocol fees owed (+ donations, tracked apart);
+/// 1. vault = LP balance + Σ collateral + protocol fees owed + pending deposits (+ donations,
+///    tracked apart);
 /// 2. Σ reserved ≤ max utilization × LP balance;
 /// 3. the pool's totals equal the sums over its markets' sides, and every side's open
 ///    interest, entry notional, collateral and reserves equal the sums over its positions.
@@ -22,8 +23,9 @@ pub async fn check_invariants(env: &mut TestEnv, fixture: &PoolFixture) {
         pool.lp_balance as u128
             + pool.total_collateral as u128
             + pool.protocol_fees_owed as u128
+            + pool.pending_deposits as u128
             + donated as u128,
-        "vault balance must equal LP balance + collateral + protocol fees (+ donations)"
+        "vault balance must equal LP balance + collateral + protocol fees + pending deposits (+ donations)"
     );
     assert!(
         pool.total_reserved as u128 * 10_000

@@ -153,6 +153,7 @@ impl Fixture {
     pub async fn with(setup: PoolSetup) -> Self {
         let mut env = TestEnv::start().await;
         let admin = env.new_user().await;
+        env.set_upgrade_authority(&admin.pubkey()).await;
         let fee_recipient = Keypair::new();
         env.send(
             &[ix::initialize(&admin.pubkey(), &fee_recipient.pubkey())],
@@ -174,7 +175,22 @@ impl Fixture {
         new_lp(&mut self.env, &self.pool, tokens).await
     }
 
+    /// Deposit as an LP does now: request, wait the pool's request delay (the oracles keep
+    /// publishing), and a keeper executes it. Returns the first failure.
     pub async fn deposit(&mut self, lp: &Lp, amount: u64, min_shares_out: u64) -> TxResult {
+        self.request_deposit(lp, amount, min_shares_out).await?;
+        self.wait_request_delay().await;
+        self.execute_request(lp, &lp.lp_token).await
+    }
+
+    /// Withdraw: request, wait, executed by a keeper (see `deposit`).
+    pub async fn withdraw(&mut self, lp: &Lp, shares: u64, min_amount_out: u64) -> TxResult {
+        self.request_withdrawal(lp, shares, min_amount_out).await?;
+        self.wait_request_delay().await;
+        self.execute_request(lp, &lp.token).await
+    }
+
+    pub async fn request_deposit(&mut self, lp: &Lp, amount: u64, min_shares_out: u64) -> TxResult {
         let ix = ix::deposit_liquidity(
             &lp.user.pubkey(),
             &self.pool.keys(),
@@ -188,7 +204,12 @@ impl Fixture {
         res
     }
 
-    pub async fn withdraw(&mut self, lp: &Lp, shares: u64, min_amount_out: u64) -> TxResult {
+    pub async fn request_withdrawal(
+        &mut self,
+        lp: &Lp,
+        shares: u64,
+        min_amount_out: u64,
+    ) -> TxResult {
         let ix = ix::withdraw_liquidity(
             &lp.user.pubkey(),
             &self.pool.keys(),
@@ -197,6 +218,33 @@ impl Fixture {
             shares,
             min_amount_out,
         );
+        let res = self.env.send(&[ix], &[&lp.user]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    /// Move the clock past the pool's LP request delay, prices re-dated to the new time.
+    pub async fn wait_request_delay(&mut self) {
+        let pool = self.pool_state().await;
+        self.env
+            .advance_time(pool.params.lp_request_delay_seconds as i64)
+            .await;
+    }
+
+    /// The fee payer, as a keeper, executes `lp`'s pending request; `receiver` is the
+    /// account the request names.
+    pub async fn execute_request(&mut self, lp: &Lp, receiver: &Pubkey) -> TxResult {
+        let keeper = self.env.payer();
+        let ix =
+            ix::execute_liquidity_request(&keeper, &self.pool.keys(), &lp.user.pubkey(), receiver);
+        let res = self.env.send(&[ix], &[]).await;
+        self.after_step(&res).await;
+        res
+    }
+
+    /// `lp` cancels its pending request; the refund goes to `refund`.
+    pub async fn cancel_request(&mut self, lp: &Lp, refund: &Pubkey) -> TxResult {
+        let ix = ix::cancel_liquidity_request(&lp.user.pubkey(), &self.pool.key, refund);
         let res = self.env.send(&[ix], &[&lp.user]).await;
         self.after_step(&res).await;
         res

@@ -9,6 +9,7 @@ pub const VAULT_SEED: &[u8] = b"vault";
 pub const LP_MINT_SEED: &[u8] = b"lp_mint";
 pub const MARKET_SEED: &[u8] = b"market";
 pub const POSITION_SEED: &[u8] = b"position";
+pub const LP_REQUEST_SEED: &[u8] = b"lp_request";
 
 /// Layout version written into every account this program creates.
 pub const ACCOUNT_VERSION: u8 = 1;

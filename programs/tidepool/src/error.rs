@@ -159,6 +159,24 @@ pub enum TidepoolError {
     DivisionByZero,
     #[msg("Value out of domain")]
     MathDomain,
+
+    // --- added by the security review (appended: earlier codes keep their numbers) -----
+    #[msg("Trigger order would realize a profit inside the minimum hold: it executes once the hold has passed")]
+    TriggerInMinHold,
+    #[msg("Position is inside its minimum hold: it cannot be deleveraged yet")]
+    DeleverageInMinHold,
+    #[msg("Liquidation fee must be below the base maintenance margin")]
+    InvalidLiquidationFee,
+    #[msg("Only the program's upgrade authority may initialize the protocol")]
+    NotUpgradeAuthority,
+    #[msg("Price update was published before the request's execution delay passed")]
+    PriceBeforeRequest,
+    #[msg("Liquidity request belongs to another pool or owner")]
+    InvalidLiquidityRequest,
+    #[msg("LP request delay out of range")]
+    InvalidRequestParams,
+    #[msg("Receiver is not the account the request names")]
+    InvalidReceiver,
 }
 
 impl From<MathError> for Error {

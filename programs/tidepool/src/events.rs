@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{MarketParams, PoolParams, Side};
+use crate::state::{LiquidityRequestKind, MarketParams, PoolParams, Side};
 
 #[event]
 pub struct ConfigInitialized {
@@ -67,9 +67,38 @@ pub struct PauseFlagsSet {
 }
 
 #[event]
+pub struct LiquidityRequested {
+    pub pool: Pubkey,
+    pub owner: Pubkey,
+    pub request: Pubkey,
+    pub kind: LiquidityRequestKind,
+    /// Settlement base units (deposit, now in the vault) or LP shares (withdrawal, burnt).
+    pub amount: u64,
+    pub min_out: u64,
+    pub request_time: i64,
+    /// Pool value and share supply at the request.
+    pub pool_value: u64,
+    pub share_supply: u64,
+    /// Earliest publish time of the prices that may execute it.
+    pub executable_from: i64,
+}
+
+#[event]
+pub struct LiquidityRequestCancelled {
+    pub pool: Pubkey,
+    pub owner: Pubkey,
+    pub request: Pubkey,
+    pub kind: LiquidityRequestKind,
+    /// Settlement base units refunded (deposit) or LP shares minted back (withdrawal).
+    pub amount: u64,
+}
+
+#[event]
 pub struct LiquidityDeposited {
     pub pool: Pubkey,
     pub owner: Pubkey,
+    /// Keeper that executed the request.
+    pub keeper: Pubkey,
     /// Settlement base units taken from the owner.
     pub amount: u64,
     /// LP fee kept by the pool.
@@ -78,7 +107,8 @@ pub struct LiquidityDeposited {
     pub shares_out: u64,
     /// LP base units locked forever (first deposit only).
     pub shares_locked: u64,
-    /// Pool value the shares were priced at (the highest plausible), before the deposit.
+    /// Pool value at execution (the highest plausible), before the deposit; the shares are
+    /// priced at the worse of it and the request's.
     pub pool_value: u64,
     /// Share supply after the deposit (locked shares included).
     pub share_supply: u64,
@@ -90,13 +120,16 @@ pub struct LiquidityDeposited {
 pub struct LiquidityWithdrawn {
     pub pool: Pubkey,
     pub owner: Pubkey,
+    /// Keeper that executed the request.
+    pub keeper: Pubkey,
     /// LP base units burnt.
     pub shares: u64,
     /// Settlement base units paid to the receiver.
     pub amount_out: u64,
     /// LP fee kept by the pool.
     pub fee: u64,
-    /// Pool value the shares were priced at (the lowest plausible), before the withdrawal.
+    /// Pool value at execution (the lowest plausible), before the withdrawal; the tokens are
+    /// priced at the worse of it and the request's.
     pub pool_value: u64,
     /// Share supply after the withdrawal (locked shares included).
     pub share_supply: u64,

@@ -107,6 +107,15 @@ pub mod tidepool {
         instructions::withdraw_liquidity(ctx, shares, min_amount_out)
     }
 
+    #[access_control(ctx.accounts.validate())]
+    pub fn execute_liquidity_request(ctx: Context<ExecuteLiquidityRequest>) -> Result<()> {
+        instructions::execute_liquidity_request(ctx)
+    }
+
+    pub fn cancel_liquidity_request(ctx: Context<CancelLiquidityRequest>) -> Result<()> {
+        instructions::cancel_liquidity_request(ctx)
+    }
+
     // ---- trader -----------------------------------------------------------------------
     #[access_control(ctx.accounts.validate())]
     pub fn open_position(

@@ -8,11 +8,12 @@ use anchor_spl::token::{self, Token, TokenAccount, Transfer};
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{
-    owed_usd_to_tokens, pnl_usd, settle_close, signed_usd_to_tokens, size_base_for,
+    base_rounding, cap_funding_received, owed_usd_to_tokens, pnl_usd, settle_close,
+    signed_usd_to_tokens, size_base_for,
 };
 use crate::math::pricing::within_acceptable;
-use crate::math::valuation::{notional_usd, utilization_bps};
-use crate::math::{add_signed, bps_of, to_i64, Rounding, SafeMath, BPS_DENOMINATOR};
+use crate::math::valuation::notional_usd;
+use crate::math::{add_signed, bps_of, to_i64, to_u64, Rounding, SafeMath, BPS_DENOMINATOR};
 use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position, PositionHealth};
 
@@ -36,7 +37,8 @@ pub fn mark_market(
     let settlement = read_settlement_price(pool, settlement_price_update, now)?;
     market.observe_price(&price, now)?;
     pool.settlement_last_publish_time = settlement.publish_time;
-    market.accrue(now, pool_utilization(pool)?)?;
+    pool.checkpoint_utilization(now)?;
+    market.accrue(now, pool.utilization_integral)?;
     Ok((price, settlement))
 }
 
@@ -67,17 +69,22 @@ pub fn settle_fees(
     settlement: &OraclePrice,
 ) -> Result<(u64, i128)> {
     let (borrow, funding) = position.owed_tokens(market, settlement, pool.settlement_decimals)?;
+    // Funding received (capped at the reserve by `owed_tokens`) counts against the reserve:
+    // the position's maximum payout (collateral + reserve) stays where it was, and the
+    // reserves fall with the LP balance.
+    let received = to_u64(funding.min(0).unsigned_abs())?;
     let due = (borrow as i128).safe_add(funding)?;
     require!(
         due <= position.collateral as i128,
         TidepoolError::PositionUnderwater
     );
-    let is_long = position.is_long();
-    market.side_mut(is_long).sub(&position.contribution())?;
+    market.remove_position(position)?;
+    position.reserved = position.reserved.safe_sub(received)?;
+    pool.total_reserved = pool.total_reserved.safe_sub(received)?;
     position.collateral = add_signed(position.collateral, -due)?;
     position.borrow_snapshot = market.cumulative_borrow_index;
-    position.funding_snapshot = market.side(is_long).cumulative_funding_index;
-    market.side_mut(is_long).add(&position.contribution())?;
+    position.funding_snapshot = market.side(position.is_long()).cumulative_funding_index;
+    market.insert_position(position, pool.settlement_decimals)?;
 
     pool.total_collateral = add_signed(pool.total_collateral, -due)?;
     credit_fees(pool, borrow)?;
@@ -87,7 +94,7 @@ pub fn settle_fees(
 
 /// Pool utilization in bps (reserved / LP balance).
 pub fn pool_utilization(pool: &Pool) -> Result<u64> {
-    Ok(utilization_bps(pool.lp_balance, pool.total_reserved)?)
+    Ok(pool.utilization_bps()?)
 }
 
 /// Health valued against the trader (marked at its close fill price) with the margin
@@ -216,7 +223,7 @@ pub fn apply_open(
         within_acceptable(fill_price, acceptable_price, is_long),
         TidepoolError::PriceSlippage
     );
-    let size_base = size_base_for(size_usd, fill_price)?;
+    let size_base = size_base_for(size_usd, fill_price, is_long)?;
     require!(size_base > 0, TidepoolError::ZeroSize);
     let p = market.params;
     let open_fee = owed_usd_to_tokens(
@@ -264,9 +271,9 @@ pub fn apply_open(
         TidepoolError::SkewCapExceeded
     );
 
-    let side = market.side_mut(is_long);
-    side.sub(&position.contribution())?;
+    market.remove_position(position)?;
     if position.size_base == 0 {
+        let side = market.side_mut(is_long);
         side.position_count = side.position_count.safe_add(1)?;
     }
     position.size_base = position.size_base.safe_add(size_base)?;
@@ -275,7 +282,7 @@ pub fn apply_open(
     position.reserved = position.reserved.safe_add(reserve)?;
     position.last_increase_time = now;
     position.last_update_time = now;
-    market.side_mut(is_long).add(&position.contribution())?;
+    market.insert_position(position, decimals)?;
 
     // The fee leaves the collateral (it may exceed the new collateral on an increase).
     pool.total_collateral = pool
@@ -409,7 +416,9 @@ pub fn apply_close(
         );
         (
             size_usd,
-            Position::portion(position.size_base, size_usd, whole)?,
+            // The closed base rounds for the pool: a long sells less, a short buys back more.
+            Position::portion_rounded(position.size_base, size_usd, whole, base_rounding(is_long))?
+                .min(position.size_base),
             Position::portion(position.collateral, size_usd, whole)?,
             Position::portion(position.reserved, size_usd, whole)?,
         )
@@ -417,11 +426,7 @@ pub fn apply_close(
     require!(size_base > 0, TidepoolError::ZeroSize);
 
     let mut pnl = pnl_usd(is_long, size_base, size_usd, fill_price, true)?;
-    let in_hold = now
-        < position
-            .last_increase_time
-            .saturating_add(market.params.min_hold_seconds as i64);
-    if enforce_min_hold && in_hold {
+    if enforce_min_hold && position.in_min_hold(market, now) {
         pnl = pnl.min(0);
     }
     let pnl = signed_usd_to_tokens(pnl, settlement, decimals, true)?.min(reserve as i128);
@@ -442,7 +447,10 @@ pub fn apply_close(
     };
     let keeper_fee_due = owed_usd_to_tokens(keeper_fee_usd, settlement, decimals)?;
     let (funding_due, fees_due) = if closed {
-        (funding, borrow_fee.safe_add(close_fee)?)
+        (
+            cap_funding_received(pnl, funding, reserve),
+            borrow_fee.safe_add(close_fee)?,
+        )
     } else {
         (0, close_fee)
     };
@@ -455,9 +463,9 @@ pub fn apply_close(
         pool.params.protocol_fee_share_bps,
     )?;
 
-    let side = market.side_mut(is_long);
-    side.sub(&position.contribution())?;
+    market.remove_position(position)?;
     if closed {
+        let side = market.side_mut(is_long);
         side.position_count = side.position_count.safe_sub(1)?;
     }
     position.size_base = position.size_base.safe_sub(size_base)?;
@@ -465,9 +473,7 @@ pub fn apply_close(
     position.collateral = position.collateral.safe_sub(collateral)?;
     position.reserved = position.reserved.safe_sub(reserve)?;
     position.last_update_time = now;
-    if !closed {
-        market.side_mut(is_long).add(&position.contribution())?;
-    }
+    market.insert_position(position, decimals)?;
 
     pool.total_collateral = pool.total_collateral.safe_sub(collateral)?;
     pool.total_reserved = pool.total_reserved.safe_sub(reserve)?;
@@ -485,7 +491,7 @@ pub fn apply_close(
         pnl: to_i64(pnl)?,
         close_fee,
         borrow_fee,
-        funding: to_i64(funding)?,
+        funding: to_i64(if closed { funding_due } else { funding })?,
         payout: s.payout,
         protocol_fee: s.protocol_fee,
         keeper_fee: s.keeper_fee,
@@ -502,10 +508,9 @@ pub fn rebook_as_collateral(
     position: &mut Position,
     amount: u64,
 ) -> Result<()> {
-    let side = market.side_mut(position.is_long());
-    side.sub(&position.contribution())?;
+    market.remove_position(position)?;
     position.collateral = position.collateral.safe_add(amount)?;
-    side.add(&position.contribution())?;
+    market.insert_position(position, pool.settlement_decimals)?;
     // `apply_close` counted the payout as leaving the vault; it stays, as collateral.
     pool.total_collateral = pool.total_collateral.safe_add(amount)?;
     Ok(())

@@ -12,6 +12,7 @@ use crate::math::valuation::{
 use crate::math::Rounding;
 use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool};
+use anchor_lang::AccountSerialize;
 
 /// Every market of a pool with a validated price, and the settlement price.
 pub struct PoolMarks {
@@ -19,20 +20,54 @@ pub struct PoolMarks {
     pub settlement: OraclePrice,
 }
 
+/// How `PoolMarks::load` treats the markets it reads.
+#[derive(Clone, Copy)]
+pub enum Marking<'a> {
+    /// Views: every market is accrued on an in-memory copy; nothing is written.
+    ReadOnly,
+    /// A market already marked by this instruction (deleveraging): its in-memory state and
+    /// its price are used for it, and its price account must be the one it was marked
+    /// with (one price per market per instruction); the others are read only.
+    WithCurrent {
+        key: Pubkey,
+        market: &'a Market,
+        price_account: Pubkey,
+        price: OraclePrice,
+    },
+    /// LP requests and their execution: every market observes its price, accrues and
+    /// records the publish time, written back to its (writable) account, so that no later
+    /// instruction can use an older price, and every price (the settlement's too) must be
+    /// published at or after `not_before`.
+    Persist { not_before: i64 },
+}
+
 impl PoolMarks {
     /// Load marks. `remaining` must be exactly `[market_0, price_0, market_1, price_1, …]`
     /// for every market of the pool in the pool's order: none missing, none repeated, no
     /// market of another pool. Each price must pass the market's oracle guards.
     pub fn load(
-        pool: &Pool,
+        pool: &mut Pool,
         pool_key: &Pubkey,
         settlement_price: &AccountInfo,
         remaining: &[AccountInfo],
         now: i64,
+        marking: Marking,
     ) -> Result<Self> {
         let settlement = read_settlement_price(pool, settlement_price, now)?;
+        let not_before = match marking {
+            Marking::Persist { not_before } => {
+                require!(
+                    settlement.publish_time >= not_before,
+                    TidepoolError::PriceBeforeRequest
+                );
+                pool.settlement_last_publish_time = settlement.publish_time;
+                pool.checkpoint_utilization(now)?;
+                Some(not_before)
+            }
+            _ => None,
+        };
+        let integral = pool.utilization_integral_at(now)?;
         let expected = pool.markets();
-        let utilization = utilization_bps(pool.lp_balance, pool.total_reserved)?;
         require!(
             remaining.len() == expected.len() * 2,
             TidepoolError::MarketAccountsMismatch
@@ -45,6 +80,23 @@ impl PoolMarks {
                 *expected_key,
                 TidepoolError::MarketAccountsMismatch
             );
+            if let Marking::WithCurrent {
+                key,
+                market,
+                price_account,
+                price,
+            } = marking
+            {
+                if key == *market_info.key {
+                    require_keys_eq!(
+                        *price_info.key,
+                        price_account,
+                        TidepoolError::MarketAccountsMismatch
+                    );
+                    markets.push(market.exposure(price)?);
+                    continue;
+                }
+            }
             require_keys_eq!(
                 *market_info.owner,
                 crate::ID,
@@ -62,8 +114,20 @@ impl PoolMarks {
                 market.last_publish_time,
                 now,
             )?;
-            // Fees accrue to now on this in-memory copy; the account is not written.
-            market.accrue(now, utilization)?;
+            market.accrue(now, integral)?;
+            if let Some(not_before) = not_before {
+                require!(
+                    price.publish_time >= not_before,
+                    TidepoolError::PriceBeforeRequest
+                );
+                require!(
+                    market_info.is_writable,
+                    TidepoolError::MarketAccountsMismatch
+                );
+                market.observe_price(&price, now)?;
+                let mut data = market_info.try_borrow_mut_data()?;
+                market.try_serialize(&mut &mut data[..])?;
+            }
             markets.push(market.exposure(price)?);
         }
         Ok(Self {

@@ -117,7 +117,7 @@ async fn non_admin_cannot_call_admin_instructions() {
             default_market_params(),
         ),
         ix::update_pool_params(&who, &f.pool.key, default_pool_params()),
-        ix::update_market_params(&who, &market, default_market_params()),
+        ix::update_market_params(&who, &f.pool.key, &market, default_market_params()),
         ix::set_pause_flags(&who, None, None, pause::ALL),
         ix::set_pause_flags(&who, Some(&f.pool.key), None, pause::ALL),
         ix::set_pause_flags(&who, Some(&f.pool.key), Some(&market), pause::ALL),
@@ -344,7 +344,12 @@ async fn market_params_are_bounded_each_with_its_error() {
         let res = f
             .env
             .send(
-                &[ix::update_market_params(&admin.pubkey(), &market, params)],
+                &[ix::update_market_params(
+                    &admin.pubkey(),
+                    &f.pool.key,
+                    &market,
+                    params,
+                )],
                 &[&admin],
             )
             .await;
@@ -551,6 +556,7 @@ async fn params_update_in_place() {
         .send(
             &[ix::update_market_params(
                 &admin.pubkey(),
+                &f.pool.key,
                 &market,
                 market_params,
             )],

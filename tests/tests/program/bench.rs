@@ -49,7 +49,7 @@ async fn bench_instruction_costs() {
     let a = admin.pubkey();
     let admin_ixs = [
         ix::update_pool_params(&a, &pool, default_pool_params()),
-        ix::update_market_params(&a, &market, default_market_params()),
+        ix::update_market_params(&a, &pool, &market, default_market_params()),
         ix::set_pause_flags(&a, Some(&pool), None, 0),
         ix::transfer_admin(&a, &a),
         ix::accept_admin(&a),

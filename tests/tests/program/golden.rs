@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::Signer;
-use tidepool::state::{Config, Market, Pool, Position, Side};
+use tidepool::state::{Config, LiquidityRequest, Market, Pool, Position, Side};
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
 use tidepool_client::pda;
 use tidepool_harness::*;
@@ -59,6 +59,8 @@ fn pool_params_json(p: &tidepool::state::PoolParams) -> Value {
         "max_utilization_bps": p.max_utilization_bps,
         "max_pnl_factor_bps": p.max_pnl_factor_bps,
         "protocol_fee_share_bps": p.protocol_fee_share_bps,
+        "lp_request_delay_seconds": p.lp_request_delay_seconds,
+        "lp_request_keeper_fee_lamports": n(p.lp_request_keeper_fee_lamports),
     })
 }
 
@@ -155,7 +157,7 @@ async fn write_golden_vectors_for_the_typescript_client() {
         vector(
             "update_market_params",
             json!({ "params": market_params_json(&market_params) }),
-            ix::update_market_params(&admin, &market, market_params),
+            ix::update_market_params(&admin, &pool, &market, market_params),
         ),
         vector(
             "set_pause_flags",
@@ -184,6 +186,16 @@ async fn write_golden_vectors_for_the_typescript_client() {
                 1_000_000_000,
                 990_000_000,
             ),
+        ),
+        vector(
+            "execute_liquidity_request",
+            json!({}),
+            ix::execute_liquidity_request(&keeper, &pool_keys, &owner, &lp_token),
+        ),
+        vector(
+            "cancel_liquidity_request",
+            json!({}),
+            ix::cancel_liquidity_request(&owner, &pool, &token),
         ),
         vector(
             "withdraw_liquidity",
@@ -282,6 +294,9 @@ async fn write_golden_vectors_for_the_typescript_client() {
     f.set_triggers(&t, Side::Long, 0, 140_000_000_000)
         .await
         .unwrap();
+    let lp = f.new_lp(1_000 * USDC).await;
+    f.request_deposit(&lp, 1_000 * USDC, 0).await.unwrap();
+    let request_key = pda::lp_request(&f.pool.key, &lp.user.pubkey()).0;
     let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
     let config_key = pda::config().0;
     let raw = |a: Option<solana_sdk::account::Account>| a.expect("account").data;
@@ -291,6 +306,8 @@ async fn write_golden_vectors_for_the_typescript_client() {
     let market_bytes = raw(f.env.raw_account(&market_key).await);
     let position_key = f.position_key(&t, Side::Long);
     let position_bytes = raw(f.env.raw_account(&position_key).await);
+    let request_bytes = raw(f.env.raw_account(&request_key).await);
+    let request: LiquidityRequest = f.env.account(&request_key).await;
     let config: Config = f.env.account(&config_key).await;
     let p: Pool = f.pool_state().await;
     let mk: Market = f.market_state(0).await;
@@ -310,6 +327,11 @@ async fn write_golden_vectors_for_the_typescript_client() {
             "owner": pos.owner.to_string(), "market": pos.market.to_string(), "side": "Long",
             "sizeBase": n(pos.size_base), "entryNotionalUsd": n(pos.entry_notional_usd), "collateral": n(pos.collateral),
             "reserved": n(pos.reserved), "stopLossPrice": n(pos.stop_loss_price) } },
+        { "name": "LiquidityRequest", "data": b64(&request_bytes), "expect": {
+            "owner": request.owner.to_string(), "pool": request.pool.to_string(), "kind": "Deposit",
+            "amount": n(request.amount), "receiver": request.receiver.to_string(),
+            "requestTime": n(request.request_time as u64), "poolValue": n(request.pool_value),
+            "shareSupply": n(request.share_supply) } },
     ]);
     assert_eq!(position_bytes.len(), Position::SIZE);
     assert_eq!(t.user.pubkey(), pos.owner);
@@ -326,5 +348,5 @@ async fn write_golden_vectors_for_the_typescript_client() {
         serde_json::to_string_pretty(&accounts).unwrap(),
     )
     .unwrap();
-    assert_eq!(vectors.len(), 24, "every instruction of the program");
+    assert_eq!(vectors.len(), 26, "every instruction of the program");
 }

@@ -354,8 +354,15 @@ async fn trigger_orders_execute_only_once_crossed() {
         f.execute_trigger(&keeper, &long, Long).await,
         TidepoolError::TriggerNotReached,
     );
-    // The long's take-profit at 160.
+    // The long's take-profit at 160: crossed once the close fill (spot − spread) reaches it,
+    // and only after the minimum hold (inside it, the close would realize no profit).
+    f.env.advance_time(61).await;
     price(&mut f, usd_e8(160)).await;
+    assert_error(
+        f.execute_trigger(&keeper, &long, Long).await,
+        TidepoolError::TriggerNotReached,
+    );
+    price(&mut f, usd_e8(161)).await;
     let before = f.env.token_balance(&long.token).await;
     f.execute_trigger(&keeper, &long, Long).await.unwrap();
     let gained = f.env.token_balance(&long.token).await - before;
@@ -414,6 +421,7 @@ async fn deleverage_at_the_reserve_cap() {
     f.open(&t, Long, 1_500 * USDC, 300 * USDC).await.unwrap();
     let p = f.position(&t, Long).await.unwrap();
     assert_eq!(p.reserved, 150 * USDC);
+    f.env.advance_time(61).await; // past the minimum hold
     price(&mut f, usd_e8(160)).await; // +6.6 %: under the 10 % cap
     let snap = f
         .snapshot(&[t.token, keeper.token, f.position_key(&t, Long)])

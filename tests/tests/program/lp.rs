@@ -5,11 +5,11 @@ use anchor_lang::prelude::{AccountMeta, Pubkey};
 use solana_sdk::signature::Signer;
 use tidepool::constants::pause;
 use tidepool::error::TidepoolError;
-use tidepool::events::{LiquidityDeposited, LiquidityWithdrawn};
+use tidepool::events::{LiquidityDeposited, LiquidityRequested, LiquidityWithdrawn};
 use tidepool::math::shares::{quote_deposit, quote_withdraw, MINIMUM_LOCKED_SHARES};
 use tidepool::math::SHARE_PRICE_PRECISION;
-use tidepool::state::Side;
-use tidepool_client::ix;
+use tidepool::state::{LiquidityRequestKind, Side};
+use tidepool_client::{ix, pda};
 use tidepool_harness::*;
 
 fn fee_free() -> PoolSetup {
@@ -102,17 +102,36 @@ async fn liquidity_events_carry_every_amount() {
         0,
     );
     let inner = f.env.simulate_inner_data(&[ixn], &[&lp.user]).await;
+    let r = &decode_events::<LiquidityRequested>(&inner)[0];
+    let request_time = f.env.now().await;
+    assert_eq!((r.pool, r.owner), (f.pool.key, lp.user.pubkey()));
+    assert_eq!(r.request, pda::lp_request(&f.pool.key, &lp.user.pubkey()).0);
+    assert_eq!(r.kind, LiquidityRequestKind::Deposit);
+    assert_eq!((r.amount, r.min_out), (1_000 * USDC, 0));
+    assert_eq!((r.pool_value, r.share_supply), (0, 0));
+    assert_eq!(r.request_time, request_time);
+    assert_eq!(r.executable_from, request_time + 15);
+
+    f.request_deposit(&lp, 1_000 * USDC, 0).await.unwrap();
+    f.wait_request_delay().await;
+    let keeper = f.env.payer();
+    let execute =
+        ix::execute_liquidity_request(&keeper, &f.pool.keys(), &lp.user.pubkey(), &lp.lp_token);
+    let inner = f
+        .env
+        .simulate_inner_data(std::slice::from_ref(&execute), &[])
+        .await;
     let e = &decode_events::<LiquidityDeposited>(&inner)[0];
     assert_eq!(e.pool, f.pool.key);
-    assert_eq!(e.owner, lp.user.pubkey());
+    assert_eq!((e.owner, e.keeper), (lp.user.pubkey(), keeper));
     assert_eq!((e.amount, e.fee), (1_000 * USDC, USDC));
     assert_eq!((e.shares_out, e.shares_locked), (999 * USDC - 1_000, 1_000));
     assert_eq!(
         (e.pool_value, e.share_supply, e.lp_balance),
         (0, 999 * USDC, 1_000 * USDC)
     );
+    f.env.send(&[execute], &[]).await.unwrap();
 
-    f.deposit(&lp, 1_000 * USDC, 0).await.unwrap();
     let ixn = ix::withdraw_liquidity(
         &lp.user.pubkey(),
         &f.pool.keys(),
@@ -121,7 +140,11 @@ async fn liquidity_events_carry_every_amount() {
         1_000_000,
         0,
     );
-    let inner = f.env.simulate_inner_data(&[ixn], &[&lp.user]).await;
+    f.env.send(&[ixn], &[&lp.user]).await.unwrap();
+    f.wait_request_delay().await;
+    let execute =
+        ix::execute_liquidity_request(&keeper, &f.pool.keys(), &lp.user.pubkey(), &lp.token);
+    let inner = f.env.simulate_inner_data(&[execute], &[]).await;
     let e = &decode_events::<LiquidityWithdrawn>(&inner)[0];
     let q = quote_withdraw(1_000_000, 10, 1_000 * USDC, 999 * USDC).unwrap();
     assert_eq!(
@@ -387,7 +410,7 @@ const D_VAULT: usize = 3;
 const D_LP_MINT: usize = 4;
 const D_FUNDING: usize = 5;
 const D_LP_RECEIVER: usize = 6;
-const D_TOKEN_PROGRAM: usize = 8;
+const D_TOKEN_PROGRAM: usize = 9;
 
 #[tokio::test]
 async fn look_alike_accounts_are_refused() {
@@ -445,12 +468,10 @@ async fn look_alike_accounts_are_refused() {
             strangers_usdc,
             TidepoolError::InvalidMint.into(),
         ),
-        (
-            D_LP_RECEIVER,
-            lp.token,
-            AnchorError::ConstraintDuplicateMutableAccount.into(),
-        ),
-        (D_POOL, other.key, TidepoolError::InvalidVault.into()),
+        // The receiver is only named at the request (not written): the mint check decides.
+        (D_LP_RECEIVER, lp.token, TidepoolError::InvalidMint.into()),
+        // The request's address is derived from the pool: another pool does not match it.
+        (D_POOL, other.key, AnchorError::ConstraintSeeds.into()),
         (
             D_POOL,
             f.pool.markets[0].key,
@@ -490,7 +511,7 @@ async fn look_alike_accounts_are_refused() {
     );
     assert_error(
         f.env.send(&[ixn], &[&lp.user]).await,
-        AnchorError::ConstraintDuplicateMutableAccount,
+        TidepoolError::InvalidReceiver,
     );
     snap.assert_unchanged(&mut f.env).await;
 

@@ -3,6 +3,7 @@
 #![allow(deprecated)]
 
 mod admin;
+mod audit;
 mod bench;
 mod golden;
 mod keeper;

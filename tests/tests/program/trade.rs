@@ -46,7 +46,10 @@ async fn open_long_books_fee_reserve_and_collateral() {
     assert_eq!(p.owner, t.user.pubkey());
     assert_eq!(p.side, Long);
     assert_eq!(p.entry_notional_usd, 1_500 * USDC);
-    assert_eq!(p.size_base, size_base_for(1_500 * USDC, BUY_150).unwrap());
+    assert_eq!(
+        p.size_base,
+        size_base_for(1_500 * USDC, BUY_150, true).unwrap()
+    );
     assert_eq!(p.size_base, 9_995_002_498);
     // 10 bps open fee out of the collateral; 1x profit factor reserved.
     assert_eq!(p.collateral, 150 * USDC - 1_500_000);
@@ -84,7 +87,10 @@ async fn open_short_fills_at_the_sell_price_and_emits() {
     let e = &decode_events::<PositionIncreased>(&inner)[0];
     assert_eq!(e.side, Short);
     assert_eq!(e.fill_price, SELL_150);
-    assert_eq!(e.size_base, size_base_for(3_000 * USDC, SELL_150).unwrap());
+    assert_eq!(
+        e.size_base,
+        size_base_for(3_000 * USDC, SELL_150, false).unwrap()
+    );
     assert_eq!(
         (e.open_fee, e.reserve_added, e.collateral_in),
         (3 * USDC, 3_000 * USDC, 300 * USDC)
@@ -113,8 +119,8 @@ async fn increases_average_the_entry() {
     set_price_exact(&mut f, usd_e8(200)).await;
     f.open(&t, Long, 2_000 * USDC, 0).await.unwrap();
     let p = f.position(&t, Long).await.unwrap();
-    let first = size_base_for(1_500 * USDC, BUY_150).unwrap();
-    let second = size_base_for(2_000 * USDC, 200_100_000_000).unwrap();
+    let first = size_base_for(1_500 * USDC, BUY_150, true).unwrap();
+    let second = size_base_for(2_000 * USDC, 200_100_000_000, true).unwrap();
     assert_eq!(p.size_base, first + second);
     assert_eq!(p.entry_notional_usd, 3_500 * USDC);
     // Average entry = 3500 / (first + second) SOL, between the two fills.
@@ -905,16 +911,18 @@ async fn pool_value_follows_the_traders_pnl() {
     assert!(down.pool_value_max <= pool.lp_balance + pool.total_collateral);
 
     // An LP entering now pays the high end; one leaving gets the low end.
+    // (A request, executed at the worse of its own and the execution's share price.)
     let lp = f.new_lp(10_000 * USDC).await;
-    f.deposit(&lp, 10_000 * USDC, 0).await.unwrap();
+    f.request_deposit(&lp, 10_000 * USDC, 0).await.unwrap();
+    f.wait_request_delay().await;
+    let later = f.pool_value().await;
+    f.execute_request(&lp, &lp.lp_token).await.unwrap();
     let shares = f.env.token_balance(&lp.lp_token).await;
-    let expected = tidepool::math::shares::quote_deposit(
-        10_000 * USDC,
-        10,
-        down.pool_value_max,
-        down.share_supply,
-    )
-    .unwrap();
-    assert_eq!(shares, expected.shares_out);
+    let quote = |v: &tidepool::valuation::PoolValueView| {
+        tidepool::math::shares::quote_deposit(10_000 * USDC, 10, v.pool_value_max, v.share_supply)
+            .unwrap()
+            .shares_out
+    };
+    assert_eq!(shares, quote(&down).min(quote(&later)));
     f.check_invariants().await;
 }

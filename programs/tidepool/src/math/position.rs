@@ -86,14 +86,25 @@ pub fn owed_usd_to_tokens(usd: u64, settlement: &OraclePrice, decimals: u8) -> M
     usd_to_tokens(usd, settlement.low(), decimals, Rounding::Up)
 }
 
-/// `size_usd` at `price` in base units (`expo = -9`), rounded down.
-pub fn size_base_for(size_usd: u64, price: u64) -> MathResult<u64> {
+/// `size_usd` at `price` in base units (`expo = -9`), rounded for the pool: a long gets
+/// fewer base units for its notional (down), a short owes more (up).
+pub fn size_base_for(size_usd: u64, price: u64, is_long: bool) -> MathResult<u64> {
     to_u64(mul_div(
         size_usd as u128,
         pow10(BASE_DECIMALS + PRICE_DECIMALS - USD_DECIMALS),
         price as u128,
-        Rounding::Down,
+        base_rounding(is_long),
     )?)
+}
+
+/// How base units of a position round so that the pool never loses: a long's holding
+/// rounds down, a short's liability rounds up.
+pub fn base_rounding(is_long: bool) -> Rounding {
+    if is_long {
+        Rounding::Down
+    } else {
+        Rounding::Up
+    }
 }
 
 /// The price (`expo = -9`) at which equity equals `maintenance_bps` of notional, from
@@ -135,6 +146,19 @@ pub fn liquidation_price(
         .safe_mul(bps)?
         .safe_div((size_base as i128).safe_mul(factor)?)?;
     Ok(Some(to_u64(p as u128)?))
+}
+
+/// Cap funding owed TO a position (negative `funding_owed`, tokens) so that its gains from
+/// price and funding together never exceed its reserve: `pnl` (already capped at the
+/// reserve) plus funding received ≤ `reserve`. The reserve is what the pool set aside for
+/// the position; paying more would take LP money that backs other positions and break the
+/// utilization bound (SPEC 7.2). Funding owed BY the position is unchanged.
+pub fn cap_funding_received(pnl: i128, funding_owed: i128, reserve: u64) -> i128 {
+    if funding_owed >= 0 {
+        return funding_owed;
+    }
+    let room = (reserve as i128) - pnl.max(0);
+    funding_owed.max(-room.max(0))
 }
 
 /// What closing (part of) a position pays and to whom.
@@ -224,16 +248,23 @@ pub fn liquidation_close_usd(
     Ok(Some(close))
 }
 
-/// Which trigger the spot price has crossed: `Some(true)` take-profit, `Some(false)`
-/// stop-loss (0 = unset). A long's take-profit is crossed at or above it, its stop-loss at
-/// or below; a short's the other way round.
-pub fn crossed_trigger(is_long: bool, spot: u64, take_profit: u64, stop_loss: u64) -> Option<bool> {
-    let up = |t: u64| t != 0 && spot >= t;
-    let down = |t: u64| t != 0 && spot <= t;
+/// Which trigger is crossed: `Some(true)` take-profit, `Some(false)` stop-loss (0 =
+/// unset). The take-profit is judged on the close fill price `fill` (what the close would
+/// really get), the stop-loss on the spot price. A long's take-profit is crossed at or above
+/// it, its stop-loss at or below; a short's the other way round.
+pub fn crossed_trigger(
+    is_long: bool,
+    spot: u64,
+    fill: u64,
+    take_profit: u64,
+    stop_loss: u64,
+) -> Option<bool> {
+    let up = |price: u64, t: u64| t != 0 && price >= t;
+    let down = |price: u64, t: u64| t != 0 && price <= t;
     let (tp, sl) = if is_long {
-        (up(take_profit), down(stop_loss))
+        (up(fill, take_profit), down(spot, stop_loss))
     } else {
-        (down(take_profit), up(stop_loss))
+        (down(fill, take_profit), up(spot, stop_loss))
     };
     if tp {
         Some(true)
@@ -299,7 +330,23 @@ mod tests {
             Ok(-1_010_102)
         );
         assert_eq!(owed_usd_to_tokens(USD, &s, 6), Ok(1_010_102));
-        assert_eq!(size_base_for(150 * USD, 150 * PRICE_PRECISION), Ok(SOL));
+        assert_eq!(
+            size_base_for(150 * USD, 150 * PRICE_PRECISION, true),
+            Ok(SOL)
+        );
+        assert_eq!(
+            size_base_for(150 * USD, 150 * PRICE_PRECISION, false),
+            Ok(SOL)
+        );
+        // 1 USD at 3 USD: a long gets 0.333… rounded down, a short owes it rounded up.
+        assert_eq!(
+            size_base_for(USD, 3 * PRICE_PRECISION, true),
+            Ok(333_333_333)
+        );
+        assert_eq!(
+            size_base_for(USD, 3 * PRICE_PRECISION, false),
+            Ok(333_333_334)
+        );
     }
 
     #[test]
@@ -354,12 +401,15 @@ mod tests {
 
     #[test]
     fn triggers_cross_in_the_right_direction() {
-        assert_eq!(crossed_trigger(true, 160, 160, 140), Some(true));
-        assert_eq!(crossed_trigger(true, 159, 160, 140), None);
-        assert_eq!(crossed_trigger(true, 140, 160, 140), Some(false));
-        assert_eq!(crossed_trigger(false, 140, 140, 160), Some(true));
-        assert_eq!(crossed_trigger(false, 160, 140, 160), Some(false));
-        assert_eq!(crossed_trigger(false, 150, 0, 0), None);
+        assert_eq!(crossed_trigger(true, 160, 160, 160, 140), Some(true));
+        assert_eq!(crossed_trigger(true, 159, 159, 160, 140), None);
+        // Spot at the take-profit but the fill below it: not crossed.
+        assert_eq!(crossed_trigger(true, 160, 159, 160, 140), None);
+        assert_eq!(crossed_trigger(true, 140, 140, 160, 140), Some(false));
+        assert_eq!(crossed_trigger(false, 140, 140, 140, 160), Some(true));
+        assert_eq!(crossed_trigger(false, 140, 141, 140, 160), None);
+        assert_eq!(crossed_trigger(false, 160, 160, 140, 160), Some(false));
+        assert_eq!(crossed_trigger(false, 150, 150, 0, 0), None);
     }
 
     #[test]
@@ -379,6 +429,43 @@ mod tests {
     }
 
     proptest! {
+        /// Audit finding 10: opening and closing at one price never gains, on either side,
+        /// at any price and size (whole or in two parts): every rounding favours the pool.
+        #[test]
+        fn round_trips_at_one_price_never_gain(
+            is_long in any::<bool>(),
+            price in 1u64..1u64 << 50, size in 1u64..1u64 << 45, part in 1u64..=10_000,
+        ) {
+            let base = size_base_for(size, price, is_long).unwrap();
+            prop_assume!(base > 0);
+            prop_assert!(pnl_usd(is_long, base, size, price, true).unwrap() <= 0);
+            // Close a part first, then the rest.
+            let part_usd = (size as u128 * part as u128 / 10_000).max(1) as u64;
+            let part_base = to_u64(crate::math::mul_div(
+                base as u128, part_usd as u128, size as u128, base_rounding(is_long),
+            ).unwrap()).unwrap().min(base);
+            let first = pnl_usd(is_long, part_base, part_usd, price, true).unwrap();
+            let rest = pnl_usd(is_long, base - part_base, size - part_usd, price, true).unwrap();
+            prop_assert!(first + rest <= 0);
+        }
+
+        /// Funding received plus capped profit never exceeds the reserve; funding owed is
+        /// untouched.
+        #[test]
+        fn funding_received_is_capped_by_the_reserve(
+            pnl in -(1i128 << 50)..1i128 << 50, funding in -(1i128 << 50)..1i128 << 50,
+            reserve in 0u64..1u64 << 49,
+        ) {
+            let pnl = pnl.min(reserve as i128);
+            let f = cap_funding_received(pnl, funding, reserve);
+            if funding >= 0 {
+                prop_assert_eq!(f, funding);
+            } else {
+                prop_assert!(f <= 0 && f >= funding);
+                prop_assert!(pnl.max(0) - f <= (reserve as i128).max(pnl.max(0)));
+            }
+        }
+
         /// After closing the computed part, what remains meets the initial margin.
         #[test]
         fn partial_liquidation_restores_initial_margin(

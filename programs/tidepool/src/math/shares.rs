@@ -94,6 +94,61 @@ pub fn quote_withdraw(
     })
 }
 
+/// A pool's value and share supply at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareState {
+    pub pool_value: u64,
+    pub share_supply: u64,
+}
+
+/// A deposit request executed: the fewer shares of two quotes, at the share price of the
+/// request and at that of the execution. (A first deposit, into a pool with no shares at
+/// either moment, is priced at the execution alone.)
+pub fn quote_deposit_request(
+    amount: u64,
+    fee_bps: u16,
+    requested: ShareState,
+    executed: ShareState,
+) -> MathResult<DepositQuote> {
+    let now = quote_deposit(amount, fee_bps, executed.pool_value, executed.share_supply)?;
+    if executed.share_supply == 0 || requested.share_supply == 0 {
+        return Ok(now);
+    }
+    let then = quote_deposit(
+        amount,
+        fee_bps,
+        requested.pool_value,
+        requested.share_supply,
+    )?;
+    Ok(if then.shares_out < now.shares_out {
+        then
+    } else {
+        now
+    })
+}
+
+/// A withdrawal request executed: the fewer tokens of two quotes, at the share price of the
+/// request and at that of the execution.
+pub fn quote_withdraw_request(
+    shares: u64,
+    fee_bps: u16,
+    requested: ShareState,
+    executed: ShareState,
+) -> MathResult<WithdrawQuote> {
+    let now = quote_withdraw(shares, fee_bps, executed.pool_value, executed.share_supply)?;
+    let then = quote_withdraw(
+        shares,
+        fee_bps,
+        requested.pool_value,
+        requested.share_supply,
+    )?;
+    Ok(if then.amount_out < now.amount_out {
+        then
+    } else {
+        now
+    })
+}
+
 /// Settlement base units per LP base unit, `expo = -9`. Zero supply prices at 1.
 pub fn share_price(pool_value: u64, share_supply: u64, rounding: Rounding) -> MathResult<u64> {
     if share_supply == 0 {

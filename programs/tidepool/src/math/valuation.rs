@@ -36,6 +36,13 @@ pub struct SideExposure {
     /// Σ borrow fees and funding the side owes and has not paid, USD (`expo = -6`);
     /// negative when the side is owed funding.
     pub fees_owed_usd: i128,
+    /// Bound on the prices at which a position of the side has lost all its collateral:
+    /// the highest of the longs', the lowest of the shorts' (`expo = -9`); `None` when no
+    /// position can be bankrupt at a positive price.
+    pub bankrupt_price: Option<u64>,
+    /// Bound on the prices at which a position's profit reaches its reserve: the lowest of
+    /// the longs', the highest of the shorts'; `None` when none can be capped.
+    pub capped_price: Option<u64>,
 }
 
 /// Both sides of one market with its current oracle price.
@@ -57,6 +64,18 @@ pub fn notional_usd(size_base: u64, price: u64, rounding: Rounding) -> MathResul
         pow10(NOTIONAL_SCALE_EXP),
         rounding,
     )?)
+}
+
+/// The price (`expo = -9`) at which `size_base` is worth `usd` (`expo = -6`), saturating
+/// at `u64::MAX`.
+pub fn price_for_notional(usd: u64, size_base: u64, rounding: Rounding) -> MathResult<u64> {
+    let p = mul_div(
+        usd as u128,
+        pow10(NOTIONAL_SCALE_EXP),
+        size_base.max(1) as u128,
+        rounding,
+    )?;
+    Ok(p.min(u64::MAX as u128) as u64)
 }
 
 /// USD (`expo = -6`) to settlement base units at `settlement_price` (`expo = -9`).
@@ -108,10 +127,21 @@ pub fn side_pnl_tokens(
         return Ok(0);
     }
     let against_traders = valuation == Valuation::Max;
-    let mark = if is_long == against_traders {
-        price.low()
-    } else {
-        price.high()
+    // Max: the smallest plausible claim (longs low, shorts high, never past a cap price);
+    // Min: the largest (longs high, shorts low, never past a bankruptcy price).
+    let mark = match (is_long, valuation) {
+        (true, Valuation::Max) => side
+            .capped_price
+            .map_or(price.low(), |k| price.low().min(k)),
+        (true, Valuation::Min) => side
+            .bankrupt_price
+            .map_or(price.high(), |b| price.high().max(b)),
+        (false, Valuation::Max) => side
+            .capped_price
+            .map_or(price.high(), |k| price.high().max(k)),
+        (false, Valuation::Min) => side
+            .bankrupt_price
+            .map_or(price.low(), |b| price.low().min(b)),
     };
     let pnl = pnl_usd(
         is_long,
@@ -236,6 +266,7 @@ mod tests {
             collateral: 10_000_000,
             reserved: 20_000_000,
             fees_owed_usd: 0,
+            ..Default::default()
         };
         let p = px(150 * ONE_USD, 150 * ONE_USD, 0);
         let pnl = side_pnl_tokens(&side, true, &p, &settle, 6, Valuation::Max).unwrap();
@@ -286,7 +317,7 @@ mod tests {
             conf in 0u64..1u64 << 30,
             settle in ONE_USD / 2..ONE_USD * 2,
         ) {
-            let side = SideExposure { size_base: size, entry_notional_usd: entry, collateral: coll, reserved: res, fees_owed_usd: fees };
+            let side = SideExposure { size_base: size, entry_notional_usd: entry, collateral: coll, reserved: res, fees_owed_usd: fees, ..Default::default() };
             let m = MarketExposure { long: side, short: side, price: px(spot, ema, conf) };
             let s = px(settle, settle, settle / 1_000);
             let hi = pool_value(lp, &[m], &s, 6, Valuation::Max).unwrap();

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use super::MarketParams;
+use super::{MarketParams, Position};
 use crate::math::margin::{effective_volatility, margin_ratios, MarginParams, MarginRatios};
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{borrow_owed_usd, funding_owed_usd};
@@ -8,7 +8,7 @@ use crate::math::pricing::{execution_price, spread_bps};
 use crate::math::rates::{borrow_rate_bps, funding_delta, index_delta, INDEX_PRECISION};
 use crate::math::valuation::{MarketExposure, SideExposure};
 use crate::math::volatility::{squared_log_return, update_variance};
-use crate::math::{mul_div, MathResult, Rounding, SafeMath};
+use crate::math::{mul_div, to_u64, MathResult, Rounding, SafeMath};
 
 /// What one position adds to its side's aggregates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,7 +45,108 @@ pub struct SideState {
     pub borrow_snapshot_sum: u128,
     /// Σ entry notional × funding index snapshot (`expo = -18`).
     pub funding_snapshot_sum: i128,
-    pub padding: [u8; 32],
+    /// Bankruptcy and profit-cap price bounds over this side's positions.
+    pub bounds: PriceBounds,
+    pub padding: [u8; 20],
+}
+
+/// A position's bankruptcy price (where its loss equals its collateral) and profit-cap
+/// price (where its profit equals its reserve), `expo = -9`; 0 when there is none.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+)]
+pub struct BoundPrices {
+    pub bankrupt: u64,
+    pub capped: u64,
+}
+
+impl BoundPrices {
+    /// The bound over two sets of positions: for longs the highest bankruptcy and the
+    /// lowest cap price, for shorts the lowest bankruptcy and the highest cap price.
+    fn combine(self, other: Self, is_long: bool) -> Self {
+        let highest = |a: u64, b: u64| a.max(b);
+        let lowest = |a: u64, b: u64| match (a, b) {
+            (0, x) | (x, 0) => x,
+            (a, b) => a.min(b),
+        };
+        if is_long {
+            Self {
+                bankrupt: highest(self.bankrupt, other.bankrupt),
+                capped: lowest(self.capped, other.capped),
+            }
+        } else {
+            Self {
+                bankrupt: lowest(self.bankrupt, other.bankrupt),
+                capped: highest(self.capped, other.capped),
+            }
+        }
+    }
+}
+
+/// Price bounds over a side's positions without visiting them, in two generations. Every
+/// position carries the generation tag under which it last entered the side; a position
+/// leaving the side cannot lower a bound (the next extreme is unknown), so the bound of a
+/// generation is only dropped once none of its positions remains untouched: when the
+/// previous generation is empty, the current one becomes the previous and a new one
+/// starts. A position that sits untouched keeps its generation alive; anyone can re-tag
+/// it with `refresh_market` (remaining accounts), which changes nothing else.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+)]
+pub struct PriceBounds {
+    /// Current generation; positions tag themselves `generation + 1` (0 = untagged).
+    pub generation: u32,
+    pub current_count: u32,
+    pub previous_count: u32,
+    pub current: BoundPrices,
+    pub previous: BoundPrices,
+}
+
+impl PriceBounds {
+    /// The bound over every position now in the side.
+    pub fn bound(&self, is_long: bool) -> BoundPrices {
+        let pick = |count: u32, b: BoundPrices| {
+            if count > 0 {
+                b
+            } else {
+                BoundPrices::default()
+            }
+        };
+        pick(self.current_count, self.current)
+            .combine(pick(self.previous_count, self.previous), is_long)
+    }
+
+    fn insert(&mut self, prices: BoundPrices, is_long: bool) -> MathResult<u32> {
+        self.current = self.current.combine(prices, is_long);
+        self.current_count = self.current_count.safe_add(1)?;
+        let tag = self.generation.safe_add(1)?;
+        self.rotate()?;
+        Ok(tag)
+    }
+
+    fn remove(&mut self, tag: u32) -> MathResult<()> {
+        if tag == 0 {
+            return Ok(());
+        }
+        if tag == self.generation.safe_add(1)? {
+            self.current_count = self.current_count.safe_sub(1)?;
+        } else if tag == self.generation {
+            self.previous_count = self.previous_count.safe_sub(1)?;
+        }
+        self.rotate()
+    }
+
+    /// Once no position of the previous generation is left, the current one replaces it.
+    fn rotate(&mut self) -> MathResult<()> {
+        if self.previous_count == 0 {
+            self.previous = self.current;
+            self.previous_count = self.current_count;
+            self.current = BoundPrices::default();
+            self.current_count = 0;
+            self.generation = self.generation.safe_add(1)?;
+        }
+        Ok(())
+    }
 }
 
 impl SideState {
@@ -96,13 +197,17 @@ impl SideState {
         borrow.safe_add(funding)
     }
 
-    pub fn exposure(&self, borrow_index: u128) -> MathResult<SideExposure> {
+    pub fn exposure(&self, borrow_index: u128, is_long: bool) -> MathResult<SideExposure> {
+        let bound = self.bounds.bound(is_long);
+        let some = |p: u64| (p != 0).then_some(p);
         Ok(SideExposure {
             size_base: self.open_interest_base,
             entry_notional_usd: self.open_interest_usd,
             collateral: self.total_collateral,
             reserved: self.total_reserved,
             fees_owed_usd: self.fees_owed_usd(borrow_index)?,
+            bankrupt_price: some(bound.bankrupt),
+            capped_price: some(bound.capped),
         })
     }
 }
@@ -155,7 +260,9 @@ pub struct Market {
     pub long: SideState,
     pub short: SideState,
 
-    pub padding: [u8; 128],
+    /// The pool's `utilization_integral` at `last_accrual_time`.
+    pub utilization_integral_snapshot: u128,
+    pub padding: [u8; 48],
 }
 
 impl Market {
@@ -176,6 +283,29 @@ impl Market {
         } else {
             &mut self.short
         }
+    }
+
+    /// Take `position` out of its side's aggregates, before changing it.
+    pub fn remove_position(&mut self, position: &Position) -> MathResult<()> {
+        let side = self.side_mut(position.is_long());
+        side.sub(&position.contribution())?;
+        side.bounds.remove(position.bounds_tag)
+    }
+
+    /// Put `position` (back) into its side's aggregates, with its bankruptcy and cap
+    /// prices; tags it with the side's current bound generation. An empty position (closed)
+    /// stays out.
+    pub fn insert_position(&mut self, position: &mut Position, decimals: u8) -> MathResult<()> {
+        if position.size_base == 0 {
+            position.bounds_tag = 0;
+            return Ok(());
+        }
+        let is_long = position.is_long();
+        let prices = position.bound_prices(decimals)?;
+        let side = self.side_mut(is_long);
+        side.add(&position.contribution())?;
+        position.bounds_tag = side.bounds.insert(prices, is_long)?;
+        Ok(())
     }
 
     /// Record a validated oracle price: update the volatility estimate from the log
@@ -202,14 +332,23 @@ impl Market {
         Ok(())
     }
 
-    /// Accrue the borrow index (rate from the pool's utilization) and the funding indices
-    /// (rate from the skew) up to `now`.
-    pub fn accrue(&mut self, now: i64, utilization_bps: u64) -> MathResult<()> {
+    /// Accrue the borrow index and the funding indices (rate from the skew) up to `now`.
+    /// The borrow rate is taken at the pool's time-weighted average utilization since the
+    /// last accrual (`utilization_integral` is the pool's ∫ utilization dt carried to
+    /// `now`), rounded up: what the utilization was over the period, not at its end.
+    pub fn accrue(&mut self, now: i64, utilization_integral: u128) -> MathResult<()> {
         let dt = now.saturating_sub(self.last_accrual_time);
         if dt <= 0 {
             return Ok(());
         }
         let dt = dt as u64;
+        let utilization_bps = to_u64(mul_div(
+            utilization_integral.saturating_sub(self.utilization_integral_snapshot),
+            1,
+            dt as u128,
+            Rounding::Up,
+        )?)?;
+        self.utilization_integral_snapshot = utilization_integral;
         let p = &self.params;
         let rate = borrow_rate_bps(
             utilization_bps,
@@ -278,12 +417,12 @@ impl Market {
         utilization_bps: u64,
         size_usd: u64,
     ) -> MathResult<MarginRatios> {
-        let volatility = effective_volatility(
+        let vol = effective_volatility(
             self.variance,
             self.params.volatility_horizon_seconds as u64,
             price,
         )?;
-        margin_ratios(&self.margin_params(), volatility, utilization_bps, size_usd)
+        margin_ratios(&self.margin_params(), vol, utilization_bps, size_usd)
     }
 
     /// Fill price of a buy (open long, close short) or a sell.
@@ -299,8 +438,8 @@ impl Market {
     /// Aggregate exposure at `price`, for pool valuation.
     pub fn exposure(&self, price: OraclePrice) -> MathResult<MarketExposure> {
         Ok(MarketExposure {
-            long: self.long.exposure(self.cumulative_borrow_index)?,
-            short: self.short.exposure(self.cumulative_borrow_index)?,
+            long: self.long.exposure(self.cumulative_borrow_index, true)?,
+            short: self.short.exposure(self.cumulative_borrow_index, false)?,
             price,
         })
     }

@@ -3,12 +3,14 @@
 //! clients rely on cannot drift silently.
 
 pub mod config;
+pub mod lp_request;
 pub mod market;
 pub mod params;
 pub mod pool;
 pub mod position;
 
 pub use config::*;
+pub use lp_request::*;
 pub use market::*;
 pub use params::*;
 pub use pool::*;

@@ -3,6 +3,7 @@
 
 use anchor_lang::prelude::*;
 
+use crate::constants::ORACLE_MAX_FUTURE_SECONDS;
 use crate::error::TidepoolError;
 use crate::math::BPS_DENOMINATOR;
 
@@ -58,6 +59,15 @@ pub struct PoolParams {
     pub max_pnl_factor_bps: u16,
     /// Protocol's share of trading fees, bps of each fee. `0..=10000`.
     pub protocol_fee_share_bps: u16,
+    /// LP deposits and withdrawals are requests that a keeper executes with prices published
+    /// at least this long after the request: longer than any gap between the cluster clock
+    /// and the oracle's, so that no price known at the request can be used to execute it.
+    /// Seconds, above `ORACLE_MAX_FUTURE_SECONDS` (how far a price may run ahead of the
+    /// cluster clock) and at most `3600`.
+    pub lp_request_delay_seconds: u32,
+    /// Lamports a requester pays into its request for the keeper that executes it (returned
+    /// on cancellation). `0..=1 SOL`.
+    pub lp_request_keeper_fee_lamports: u64,
 }
 
 impl PoolParams {
@@ -82,6 +92,12 @@ impl PoolParams {
         require!(
             self.protocol_fee_share_bps as u64 <= BPS,
             TidepoolError::InvalidFee
+        );
+        require!(
+            (ORACLE_MAX_FUTURE_SECONDS as u32 + 1..=ONE_HOUR)
+                .contains(&self.lp_request_delay_seconds)
+                && self.lp_request_keeper_fee_lamports <= 1_000_000_000,
+            TidepoolError::InvalidRequestParams
         );
         Ok(())
     }
@@ -143,7 +159,8 @@ pub struct MarketParams {
     pub borrow_slope2_bps: u32,
     /// Funding rate at a skew equal to `max_skew_usd`, bps per year. `0..=1_000_000`.
     pub funding_rate_bps: u32,
-    /// Liquidation fee to the keeper, bps of the closed notional. `0..=1000`.
+    /// Liquidation fee to the keeper, bps of the closed notional. `0..=1000` and below
+    /// `base_maintenance_margin_bps`.
     pub liquidation_fee_bps: u16,
     /// Keeper fee for executing a trigger order, USD (`expo = -6`). `<= 1000 USD`.
     pub keeper_fee_usd: u64,
@@ -209,6 +226,12 @@ impl MarketParams {
         require!(
             self.funding_rate_bps <= 1_000_000,
             TidepoolError::InvalidFundingParams
+        );
+        // The maintenance margin is never below its base: a fee under the base always fits
+        // in what a liquidated position still has.
+        require!(
+            self.liquidation_fee_bps < self.base_maintenance_margin_bps,
+            TidepoolError::InvalidLiquidationFee
         );
         Ok(())
     }

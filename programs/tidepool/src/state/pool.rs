@@ -2,11 +2,14 @@ use anchor_lang::prelude::*;
 
 use super::PoolParams;
 use crate::constants::{MAX_MARKETS_PER_POOL, POOL_SEED};
+use crate::math::valuation::utilization_bps;
+use crate::math::{MathResult, SafeMath};
 
 /// A liquidity pool over one settlement token. PDA `["pool", pool_id (u16 LE)]`.
 ///
 /// Accounting identity (SPEC 7.1), in settlement base units:
-/// `vault balance = lp_balance + total_collateral + protocol_fees_owed (+ donations)`.
+/// `vault balance = lp_balance + total_collateral + protocol_fees_owed + pending_deposits
+/// (+ donations)`.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Pool {
@@ -51,7 +54,18 @@ pub struct Pool {
     pub locked_shares: u64,
     /// This pool's markets, in creation order; the first `market_count` are set.
     pub markets: [Pubkey; MAX_MARKETS_PER_POOL],
-    pub padding: [u8; 128],
+    /// Settlement tokens of pending deposit requests, held in the vault (not LP money yet).
+    pub pending_deposits: u64,
+    /// LP shares of pending withdrawal requests: burnt from their owners at the request,
+    /// still counted in the share supply until the request executes or is cancelled.
+    pub pending_withdrawal_shares: u64,
+    /// ∫ utilization dt, bps × seconds, up to `utilization_updated_at`. Every change of the
+    /// LP balance or of the reserves checkpoints it first, so each market's borrow fee is
+    /// charged at the time-weighted utilization of its whole accrual period: a flash
+    /// deposit before an accrual changes nothing.
+    pub utilization_integral: u128,
+    pub utilization_updated_at: i64,
+    pub padding: [u8; 76],
 }
 
 impl Pool {
@@ -67,17 +81,44 @@ impl Pool {
         + 8
         + 8 * 7
         + 32 * MAX_MARKETS_PER_POOL
-        + 128;
+        + 8 * 2
+        + 16
+        + 8
+        + 76;
 
     pub fn markets(&self) -> &[Pubkey] {
         &self.markets[..self.market_count as usize]
     }
 
-    /// Share supply including the locked first-deposit shares.
-    pub fn share_supply(&self, lp_mint_supply: u64) -> Result<u64> {
+    /// Share supply: the LP mint's supply, the locked first-deposit shares and the shares
+    /// of pending withdrawals (burnt from their owners, not yet paid).
+    pub fn share_supply(&self, lp_mint_supply: u64) -> MathResult<u64> {
         lp_mint_supply
-            .checked_add(self.locked_shares)
-            .ok_or_else(|| crate::error::TidepoolError::MathOverflow.into())
+            .safe_add(self.locked_shares)?
+            .safe_add(self.pending_withdrawal_shares)
+    }
+
+    /// `total_reserved / lp_balance`, bps.
+    pub fn utilization_bps(&self) -> MathResult<u64> {
+        utilization_bps(self.lp_balance, self.total_reserved)
+    }
+
+    /// `utilization_integral` carried forward to `now` at the current utilization.
+    pub fn utilization_integral_at(&self, now: i64) -> MathResult<u128> {
+        if self.utilization_updated_at == 0 || now <= self.utilization_updated_at {
+            return Ok(self.utilization_integral);
+        }
+        let dt = (now - self.utilization_updated_at) as u128;
+        self.utilization_integral
+            .safe_add((self.utilization_bps()? as u128).safe_mul(dt)?)
+    }
+
+    /// Bring `utilization_integral` to `now`. Call before anything changes the LP balance
+    /// or the reserves.
+    pub fn checkpoint_utilization(&mut self, now: i64) -> MathResult<()> {
+        self.utilization_integral = self.utilization_integral_at(now)?;
+        self.utilization_updated_at = self.utilization_updated_at.max(now);
+        Ok(())
     }
 
     /// Seeds to sign for the pool PDA (vault transfers, LP mint).

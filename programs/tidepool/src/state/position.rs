@@ -1,10 +1,13 @@
 use anchor_lang::prelude::*;
 
-use super::{Contribution, Market};
+use super::{BoundPrices, Contribution, Market};
 use crate::math::margin::MarginRatios;
 use crate::math::oracle::OraclePrice;
-use crate::math::position::{liquidation_price, owed_usd_to_tokens, pnl_usd, signed_usd_to_tokens};
-use crate::math::valuation::{notional_usd, tokens_to_usd};
+use crate::math::position::{
+    cap_funding_received, crossed_trigger, liquidation_price, owed_usd_to_tokens, pnl_usd,
+    signed_usd_to_tokens,
+};
+use crate::math::valuation::{notional_usd, price_for_notional, tokens_to_usd};
 use crate::math::{bps_of, to_i64, to_u64, MathResult, Rounding, SafeMath};
 
 /// Long or short.
@@ -59,7 +62,10 @@ pub struct Position {
     pub take_profit_price: u64,
     /// Stop-loss trigger price (`expo = -9`), 0 when unset.
     pub stop_loss_price: u64,
-    pub padding: [u8; 48],
+    /// Generation tag of the side's price bounds this position last entered under
+    /// (`PriceBounds`); 0 while out of the side.
+    pub bounds_tag: u32,
+    pub padding: [u8; 44],
 }
 
 /// A position's health at a mark price: what a view answers and what every margin check
@@ -88,6 +94,17 @@ pub struct PositionHealth {
     pub maintenance_margin_required: u64,
     /// Price at which equity meets maintenance margin (`expo = -9`); 0 when none.
     pub liquidation_price: u64,
+}
+
+/// Where a position's trigger orders stand (`Position::trigger_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerState {
+    /// Neither trigger is crossed.
+    NotReached,
+    /// A trigger is crossed but its close would realize a profit inside the minimum hold.
+    InMinHold,
+    /// A keeper may execute it: the take-profit (`true`) or the stop-loss.
+    Ready { take_profit: bool },
 }
 
 impl PositionHealth {
@@ -126,7 +143,8 @@ impl Position {
             last_update_time: now,
             take_profit_price: 0,
             stop_loss_price: 0,
-            padding: [0; 48],
+            bounds_tag: 0,
+            padding: [0; 44],
         }
     }
 
@@ -142,6 +160,7 @@ impl Position {
     }
 
     /// Borrow fee and funding owed now, in tokens against the trader (positive: owed by it).
+    /// Funding owed to the position is capped at its reserve (`cap_funding_received`).
     pub fn owed_tokens(
         &self,
         market: &Market,
@@ -156,7 +175,7 @@ impl Position {
         )?;
         let borrow = owed_usd_to_tokens(borrow_usd, settlement, decimals)?;
         let funding = -signed_usd_to_tokens(-funding_usd, settlement, decimals, true)?;
-        Ok((borrow, funding))
+        Ok((borrow, cap_funding_received(0, funding, self.reserved)))
     }
 
     /// Health at `mark`, all amounts valued against the trader. `profit_allowed = false`
@@ -177,6 +196,7 @@ impl Position {
         }
         let pnl = signed_usd_to_tokens(pnl, settlement, decimals, true)?.min(self.reserved as i128);
         let (borrow, funding) = self.owed_tokens(market, settlement, decimals)?;
+        let funding = cap_funding_received(pnl, funding, self.reserved);
         let notional = notional_usd(self.size_base, mark, Rounding::Up)?;
         let close_fee_usd = bps_of(notional, market.params.close_fee_bps as u64, Rounding::Up)?;
         let close_fee = owed_usd_to_tokens(close_fee_usd, settlement, decimals)?;
@@ -219,20 +239,15 @@ impl Position {
         })
     }
 
-    /// Unrealized PnL at `spot` in tokens, valued neutrally (no spread, conversions in the
-    /// trader's favour): what deleveraging compares with the reserve.
-    pub fn pnl_at_spot(
-        &self,
-        spot: u64,
-        settlement: &OraclePrice,
-        decimals: u8,
-    ) -> MathResult<i128> {
+    /// Unrealized PnL at `mark` in tokens, valued neutrally (conversions in the trader's
+    /// favour): what deleveraging compares with the reserve.
+    pub fn pnl_at(&self, mark: u64, settlement: &OraclePrice, decimals: u8) -> MathResult<i128> {
         signed_usd_to_tokens(
             pnl_usd(
                 self.is_long(),
                 self.size_base,
                 self.entry_notional_usd,
-                spot,
+                mark,
                 false,
             )?,
             settlement,
@@ -241,13 +256,100 @@ impl Position {
         )
     }
 
+    /// Bankruptcy price (loss = collateral) and profit-cap price (profit = reserve), with
+    /// the settlement token at 1 USD (its depeg guard bounds the difference), each rounded
+    /// towards where it protects the pool: a long's bankruptcy up and cap down, a short's
+    /// bankruptcy down and cap up.
+    pub fn bound_prices(&self, decimals: u8) -> MathResult<BoundPrices> {
+        if self.size_base == 0 {
+            return Ok(BoundPrices::default());
+        }
+        let one_usd = crate::math::pow10(crate::math::PRICE_DECIMALS);
+        let collateral = tokens_to_usd(self.collateral, one_usd as u64, decimals, Rounding::Down)?;
+        let reserve = tokens_to_usd(self.reserved, one_usd as u64, decimals, Rounding::Down)?;
+        let entry = self.entry_notional_usd;
+        let price =
+            |usd: u64, rounding: Rounding| price_for_notional(usd, self.size_base, rounding);
+        Ok(if self.is_long() {
+            BoundPrices {
+                bankrupt: price(entry.saturating_sub(collateral), Rounding::Up)?,
+                capped: price(entry.safe_add(reserve)?, Rounding::Down)?,
+            }
+        } else {
+            BoundPrices {
+                bankrupt: price(entry.safe_add(collateral)?, Rounding::Down)?,
+                capped: price(entry.saturating_sub(reserve), Rounding::Up)?,
+            }
+        })
+    }
+
+    /// Inside the minimum hold a close realizes no profit (SPEC 5, anti-latency).
+    pub fn in_min_hold(&self, market: &Market, now: i64) -> bool {
+        now < self
+            .last_increase_time
+            .saturating_add(market.params.min_hold_seconds as i64)
+    }
+
+    /// Whether a keeper may execute one of this position's trigger orders now: the program
+    /// and every keeper decide with this one function. A take-profit is crossed when the
+    /// close fill price (spread included) reaches it, so it pays at least its price; a
+    /// stop-loss when the spot price crosses it. Inside the minimum hold, a trigger whose
+    /// close would realize a profit waits: executing it would forfeit that profit.
+    pub fn trigger_state(
+        &self,
+        market: &Market,
+        price: &OraclePrice,
+        now: i64,
+    ) -> MathResult<TriggerState> {
+        let is_long = self.is_long();
+        let fill = market.fill_price(price, !is_long)?;
+        let Some(take_profit) = crossed_trigger(
+            is_long,
+            price.spot,
+            fill,
+            self.take_profit_price,
+            self.stop_loss_price,
+        ) else {
+            return Ok(TriggerState::NotReached);
+        };
+        let pnl = pnl_usd(is_long, self.size_base, self.entry_notional_usd, fill, true)?;
+        if pnl > 0 && self.in_min_hold(market, now) {
+            return Ok(TriggerState::InMinHold);
+        }
+        Ok(TriggerState::Ready { take_profit })
+    }
+
+    /// Whether the position's profit at the close fill price has reached its reserve, so
+    /// that a keeper may close it at the cap (never inside the minimum hold, never at a
+    /// better price than the owner's own close would get).
+    pub fn at_reserve_cap(
+        &self,
+        market: &Market,
+        price: &OraclePrice,
+        settlement: &OraclePrice,
+        decimals: u8,
+    ) -> MathResult<bool> {
+        let fill = market.fill_price(price, !self.is_long())?;
+        Ok(self.pnl_at(fill, settlement, decimals)? >= self.reserved as i128)
+    }
+
     /// Share `part / whole` of `amount`, rounded down (what a partial close releases).
     pub fn portion(amount: u64, part: u64, whole: u64) -> MathResult<u64> {
+        Self::portion_rounded(amount, part, whole, Rounding::Down)
+    }
+
+    /// Share `part / whole` of `amount` with the given rounding.
+    pub fn portion_rounded(
+        amount: u64,
+        part: u64,
+        whole: u64,
+        rounding: Rounding,
+    ) -> MathResult<u64> {
         to_u64(crate::math::mul_div(
             amount as u128,
             part as u128,
             whole as u128,
-            Rounding::Down,
+            rounding,
         )?)
     }
 }

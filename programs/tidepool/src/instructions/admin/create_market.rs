@@ -51,6 +51,7 @@ pub fn create_market(
     market.last_update_time = now;
     // Fees accrue from the market's creation on.
     market.last_accrual_time = now;
+    market.utilization_integral_snapshot = pool.utilization_integral_at(now)?;
 
     pool.markets[index as usize] = market_key;
     pool.market_count = index + 1;

@@ -56,6 +56,7 @@ pub fn create_pool(
     pool.lp_mint = ctx.accounts.lp_mint.key();
     pool.settlement_feed_id = settlement_feed_id;
     pool.params = params;
+    pool.utilization_updated_at = Clock::get()?.unix_timestamp;
     emit_cpi!(PoolCreated {
         pool: pool_key,
         pool_id,

@@ -1,10 +1,13 @@
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::bpf_loader_upgradeable;
 
 use crate::constants::{ACCOUNT_VERSION, CONFIG_SEED};
+use crate::error::TidepoolError;
 use crate::events::ConfigInitialized;
 use crate::state::Config;
 
-/// Creates the protocol config; the signer becomes admin. Run it right after deployment.
+/// Creates the protocol config; the signer, who must be the program's upgrade authority,
+/// becomes admin. Nobody can front-run it between deployment and initialization.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct Initialize<'info> {
@@ -12,6 +15,14 @@ pub struct Initialize<'info> {
     pub admin: Signer<'info>,
     #[account(init, payer = admin, space = Config::SIZE, seeds = [CONFIG_SEED], bump)]
     pub config: Account<'info, Config>,
+    /// This program's ProgramData account (upgradeable loader), whose upgrade authority
+    /// must sign as `admin`.
+    #[account(
+        seeds = [crate::ID.as_ref()], bump,
+        seeds::program = bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(admin.key())
+            @ TidepoolError::NotUpgradeAuthority)]
+    pub program_data: Account<'info, ProgramData>,
     pub system_program: Program<'info, System>,
 }
 

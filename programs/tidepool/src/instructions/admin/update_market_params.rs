@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_SEED;
 use crate::error::TidepoolError;
 use crate::events::MarketParamsUpdated;
-use crate::state::{Config, Market, MarketParams};
+use crate::state::{Config, Market, MarketParams, Pool};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -12,6 +12,8 @@ pub struct UpdateMarketParams<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.bump,
         has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Box<Account<'info, Config>>,
+    #[account(address = market.pool @ TidepoolError::MarketPoolMismatch)]
+    pub pool: Box<Account<'info, Pool>>,
     #[account(mut)]
     pub market: Box<Account<'info, Market>>,
 }
@@ -19,7 +21,11 @@ pub struct UpdateMarketParams<'info> {
 pub fn update_market_params(ctx: Context<UpdateMarketParams>, params: MarketParams) -> Result<()> {
     params.validate()?;
     let market_key = ctx.accounts.market.key();
+    let now = Clock::get()?.unix_timestamp;
+    let integral = ctx.accounts.pool.utilization_integral_at(now)?;
     let market = &mut ctx.accounts.market;
+    // Fees up to now accrue under the rates that applied until now.
+    market.accrue(now, integral)?;
     market.params = params;
     emit_cpi!(MarketParamsUpdated {
         pool: market.pool,

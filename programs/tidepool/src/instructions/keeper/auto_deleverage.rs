@@ -8,7 +8,7 @@ use crate::events::PositionDeleveraged;
 use crate::math::valuation::{side_pnl_tokens, Valuation};
 use crate::math::{bps_of, mul_div, to_u64, Rounding, SafeMath};
 use crate::trade::{apply_close, KeeperFee};
-use crate::valuation::PoolMarks;
+use crate::valuation::{Marking, PoolMarks};
 
 /// Permissionless deleveraging, at the oracle's spot price, for the market's keeper fee:
 ///
@@ -29,7 +29,8 @@ impl AutoDeleverage<'_> {
     pub fn validate(&self) -> Result<()> {
         let c = &self.close;
         pause::require_active(
-            pause::DELEVERAGE,
+            // Deleveraging is a decrease: a DECREASE pause stops it too.
+            pause::DELEVERAGE | pause::DECREASE,
             &[
                 c.config.pause_flags,
                 c.pool.pause_flags,
@@ -47,9 +48,19 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
     let (price, settlement) = c.load_prices(now)?;
     let decimals = c.pool.settlement_decimals;
     let is_long = c.position.is_long();
-    let position_pnl = c.position.pnl_at_spot(price.spot, &settlement, decimals)?;
+    // Deleveraging never pays more than the owner's own close would now: the close fill
+    // price, and nothing inside the minimum hold (where a close realizes no profit).
+    require!(
+        !c.position.in_min_hold(&c.market, now),
+        TidepoolError::DeleverageInMinHold
+    );
+    let fill = c.market.fill_price(&price, !is_long)?;
+    // Which position and how much to reduce is judged at spot, like its side's average.
+    let position_pnl = c.position.pnl_at(price.spot, &settlement, decimals)?;
     let whole = c.position.entry_notional_usd;
-    let at_reserve_cap = position_pnl >= c.position.reserved as i128;
+    let at_reserve_cap = c
+        .position
+        .at_reserve_cap(&c.market, &price, &settlement, decimals)?;
     let size_usd = if at_reserve_cap {
         whole
     } else {
@@ -58,12 +69,20 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
             TidepoolError::NotDeleveragable
         );
         let pool_key = c.pool.key();
+        // One price per market: this position's market counts as marked above (with the
+        // price it closes at), not as its account stood before this instruction.
         let marks = PoolMarks::load(
-            &c.pool,
+            &mut c.pool,
             &pool_key,
             &c.settlement_price_update,
             remaining,
             now,
+            Marking::WithCurrent {
+                key: c.market.key(),
+                market: &c.market,
+                price_account: c.price_update.key(),
+                price,
+            },
         )?;
         let mut profit: i128 = 0;
         for m in &marks.markets {
@@ -90,7 +109,7 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         // At least its side's average profitability: pnl / entry ≥ side_pnl / side_entry.
         let side = c.market.side(is_long);
         let side_pnl = side_pnl_tokens(
-            &side.exposure(c.market.cumulative_borrow_index)?,
+            &side.exposure(c.market.cumulative_borrow_index, is_long)?,
             is_long,
             &price,
             &settlement,
@@ -121,9 +140,9 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         &mut c.market,
         &mut c.position,
         size_usd,
-        price.spot,
+        fill,
         keeper_fee,
-        false,
+        true,
         &settlement,
         now,
     )?;

@@ -5,7 +5,7 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::error::TidepoolError;
 use crate::events::TriggerOrderExecuted;
-use crate::math::position::crossed_trigger;
+use crate::state::TriggerState;
 use crate::trade::{apply_close, KeeperFee};
 
 /// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
@@ -20,7 +20,8 @@ impl ExecuteTriggerOrder<'_> {
     pub fn validate(&self) -> Result<()> {
         let c = &self.close;
         pause::require_active(
-            pause::TRIGGER,
+            // A trigger is a decrease: a DECREASE pause stops it too.
+            pause::TRIGGER | pause::DECREASE,
             &[
                 c.config.pause_flags,
                 c.pool.pause_flags,
@@ -36,13 +37,11 @@ pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
     let c = &mut ctx.accounts.close;
     let (price, settlement) = c.load_prices(now)?;
     let is_long = c.position.is_long();
-    let take_profit = crossed_trigger(
-        is_long,
-        price.spot,
-        c.position.take_profit_price,
-        c.position.stop_loss_price,
-    )
-    .ok_or(TidepoolError::TriggerNotReached)?;
+    let take_profit = match c.position.trigger_state(&c.market, &price, now)? {
+        TriggerState::Ready { take_profit } => take_profit,
+        TriggerState::NotReached => return err!(TidepoolError::TriggerNotReached),
+        TriggerState::InMinHold => return err!(TidepoolError::TriggerInMinHold),
+    };
     let fill = c.market.fill_price(&price, !is_long)?;
     let whole = c.position.entry_notional_usd;
     let keeper_fee = KeeperFee::FlatUsd(c.market.params.keeper_fee_usd);

@@ -5,11 +5,15 @@ use crate::error::TidepoolError;
 use crate::events::MarketRefreshed;
 use crate::math::volatility::volatility_over;
 use crate::oracle::read_price;
-use crate::state::{Market, Pool};
-use crate::trade::pool_utilization;
+use crate::state::{Market, Pool, Position};
 
 /// Permissionless: read the market's oracle, update its last price and publish time and
 /// its realized-volatility estimate, and accrue its borrow and funding indices. Never paused.
+///
+/// Remaining accounts (optional, writable): positions of this market to re-tag under the
+/// sides' current price-bound generation (`PriceBounds`): nothing else about them changes,
+/// but a generation whose positions have all been re-tagged can be retired, so a bound set
+/// by a position long closed does not outlive it.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct RefreshMarket<'info> {
@@ -33,7 +37,21 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         now,
     )?;
     market.observe_price(&price, now)?;
-    market.accrue(now, pool_utilization(&ctx.accounts.pool)?)?;
+    market.accrue(now, ctx.accounts.pool.utilization_integral_at(now)?)?;
+    let decimals = ctx.accounts.pool.settlement_decimals;
+    for info in ctx.remaining_accounts {
+        require_keys_eq!(*info.owner, crate::ID, TidepoolError::InvalidPosition);
+        require!(info.is_writable, TidepoolError::InvalidPosition);
+        let mut position = {
+            let data = info.try_borrow_data()?;
+            Position::try_deserialize(&mut &data[..])?
+        };
+        require_keys_eq!(position.market, market_key, TidepoolError::InvalidPosition);
+        market.remove_position(&position)?;
+        market.insert_position(&mut position, decimals)?;
+        let mut data = info.try_borrow_mut_data()?;
+        position.try_serialize(&mut &mut data[..])?;
+    }
     let volatility = volatility_over(
         market.variance,
         market.params.volatility_horizon_seconds as u64,

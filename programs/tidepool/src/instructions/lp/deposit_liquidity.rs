@@ -1,21 +1,28 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount, Transfer};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_SEED, POOL_SEED};
+use crate::constants::{pause, CONFIG_SEED, LP_REQUEST_SEED, POOL_SEED};
 use crate::error::TidepoolError;
-use crate::events::LiquidityDeposited;
 use crate::math::shares::quote_deposit;
 use crate::math::valuation::Valuation;
 use crate::math::SafeMath;
-use crate::state::{Config, Pool};
-use crate::valuation::PoolMarks;
+use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
+use crate::trade::pay_into_vault;
+use crate::valuation::{Marking, PoolMarks};
 
-/// Deposit settlement tokens, receive LP shares priced at the highest plausible pool value.
+/// Request a deposit: the tokens go into the vault now, the LP shares are minted when a
+/// keeper executes the request (`execute_liquidity_request`) with prices published at
+/// least `lp_request_delay_seconds` later, at the worse for the depositor of the share
+/// price now and then. The owner may cancel at any time before.
 ///
-/// Remaining accounts: `[market_i, price_update_i]` for every market of the pool, in order.
+/// Remaining accounts: `[market_i (writable), price_update_i]` for every market of the
+/// pool, in order. Every market records its price (no later instruction may use an older
+/// one) and accrues.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct DepositLiquidity<'info> {
+    /// Pays the deposit, the request's rent and the keeper fee.
+    #[account(mut)]
     pub owner: Signer<'info>,
     #[account(seeds = [CONFIG_SEED], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
@@ -23,19 +30,22 @@ pub struct DepositLiquidity<'info> {
     pub pool: Box<Account<'info, Pool>>,
     #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
+    #[account(address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
-    /// Pays the deposit.
     #[account(mut,
         constraint = funding_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
         constraint = funding_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub funding_account: Box<Account<'info, TokenAccount>>,
-    /// Receives the LP shares (any holder).
-    #[account(mut, constraint = lp_receiver.mint == pool.lp_mint @ TidepoolError::InvalidMint)]
+    /// Will receive the LP shares (any holder).
+    #[account(constraint = lp_receiver.mint == pool.lp_mint @ TidepoolError::InvalidMint)]
     pub lp_receiver: Box<Account<'info, TokenAccount>>,
+    #[account(init, payer = owner, space = LiquidityRequest::SIZE,
+        seeds = [LP_REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref()], bump)]
+    pub request: Box<Account<'info, LiquidityRequest>>,
     /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
 }
 
 impl DepositLiquidity<'_> {
@@ -56,17 +66,21 @@ pub fn deposit_liquidity(
     require!(amount > 0, TidepoolError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
-    let pool = &ctx.accounts.pool;
     let marks = PoolMarks::load(
-        pool,
+        &mut ctx.accounts.pool,
         &pool_key,
         &ctx.accounts.settlement_price_update,
         ctx.remaining_accounts,
         now,
+        Marking::Persist {
+            not_before: i64::MIN,
+        },
     )?;
+    let pool = &ctx.accounts.pool;
     let pool_value = marks.pool_value(pool, Valuation::Max)?;
     let supply = pool.share_supply(ctx.accounts.lp_mint.supply)?;
     require!(supply == 0 || pool_value > 0, TidepoolError::PoolValueZero);
+    // What the deposit would get now: the execution can only give as much or less.
     let quote = quote_deposit(amount, pool.params.deposit_fee_bps, pool_value, supply)?;
     require!(quote.shares_out > 0, TidepoolError::DepositTooSmall);
     require!(
@@ -74,49 +88,32 @@ pub fn deposit_liquidity(
         TidepoolError::SlippageExceeded
     );
 
-    token::transfer(
-        CpiContext::new(
-            ctx.accounts.token_program.key(),
-            Transfer {
-                from: ctx.accounts.funding_account.to_account_info(),
-                to: ctx.accounts.vault.to_account_info(),
-                authority: ctx.accounts.owner.to_account_info(),
-            },
-        ),
+    pay_into_vault(
+        &ctx.accounts.token_program,
+        &ctx.accounts.funding_account,
+        &ctx.accounts.vault,
+        ctx.accounts.owner.to_account_info(),
         amount,
     )?;
-    let signer = pool.signer();
-    token::mint_to(
-        CpiContext::new_with_signer(
-            ctx.accounts.token_program.key(),
-            MintTo {
-                mint: ctx.accounts.lp_mint.to_account_info(),
-                to: ctx.accounts.lp_receiver.to_account_info(),
-                authority: ctx.accounts.pool.to_account_info(),
-            },
-            &[&signer.seeds()],
-        ),
-        quote.shares_out,
+    let event = super::open_request(
+        &mut ctx.accounts.request,
+        ctx.bumps.request,
+        pool,
+        pool_key,
+        &ctx.accounts.owner,
+        &ctx.accounts.system_program,
+        super::NewRequest {
+            kind: LiquidityRequestKind::Deposit,
+            receiver: ctx.accounts.lp_receiver.key(),
+            amount,
+            min_out: min_shares_out,
+            pool_value,
+            share_supply: supply,
+        },
+        now,
     )?;
-
     let pool = &mut ctx.accounts.pool;
-    pool.lp_balance = pool.lp_balance.safe_add(amount)?;
-    pool.locked_shares = pool.locked_shares.safe_add(quote.shares_locked)?;
-    pool.cumulative_lp_fees = pool.cumulative_lp_fees.safe_add(quote.fee)?;
-    pool.settlement_last_publish_time = marks.settlement.publish_time;
-    let share_supply = supply
-        .safe_add(quote.shares_out)?
-        .safe_add(quote.shares_locked)?;
-    emit_cpi!(LiquidityDeposited {
-        pool: pool_key,
-        owner: ctx.accounts.owner.key(),
-        amount,
-        fee: quote.fee,
-        shares_out: quote.shares_out,
-        shares_locked: quote.shares_locked,
-        pool_value,
-        share_supply,
-        lp_balance: pool.lp_balance,
-    });
+    pool.pending_deposits = pool.pending_deposits.safe_add(amount)?;
+    emit_cpi!(event);
     Ok(())
 }

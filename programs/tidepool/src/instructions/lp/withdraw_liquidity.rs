@@ -1,29 +1,33 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount, Transfer};
+use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_SEED, POOL_SEED};
+use crate::constants::{pause, CONFIG_SEED, LP_REQUEST_SEED, POOL_SEED};
 use crate::error::TidepoolError;
-use crate::events::LiquidityWithdrawn;
 use crate::math::shares::quote_withdraw;
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
-use crate::state::{Config, Pool};
-use crate::valuation::PoolMarks;
+use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
+use crate::valuation::{Marking, PoolMarks};
 
-/// Burn LP shares for settlement tokens priced at the lowest plausible pool value. Never
-/// takes liquidity that backs open positions.
+/// Request a withdrawal: the LP shares are burnt now (they keep counting in the share
+/// supply until the request ends), the tokens are paid when a keeper executes the request
+/// (`execute_liquidity_request`) with prices published at least `lp_request_delay_seconds`
+/// later, at the worse for the withdrawer of the share price now and then. Never takes
+/// liquidity that backs open positions. The owner may cancel at any time before (the
+/// shares are minted back).
 ///
-/// Remaining accounts: `[market_i, price_update_i]` for every market of the pool, in order.
+/// Remaining accounts: `[market_i (writable), price_update_i]` for every market of the
+/// pool, in order.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct WithdrawLiquidity<'info> {
+    /// Holds the shares; pays the request's rent and the keeper fee.
+    #[account(mut)]
     pub owner: Signer<'info>,
     #[account(seeds = [CONFIG_SEED], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
     #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
-    pub vault: Box<Account<'info, TokenAccount>>,
     #[account(mut, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
     /// Holds the shares to burn.
@@ -31,13 +35,18 @@ pub struct WithdrawLiquidity<'info> {
         constraint = lp_account.mint == pool.lp_mint @ TidepoolError::InvalidMint,
         constraint = lp_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub lp_account: Box<Account<'info, TokenAccount>>,
-    /// Receives the settlement tokens (any holder).
-    /// (Anchor refuses the vault here: a mutable account passed twice.)
-    #[account(mut, constraint = receiver.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+    /// Will receive the settlement tokens (any holder, not the vault).
+    #[account(
+        constraint = receiver.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
+        constraint = receiver.key() != pool.vault @ TidepoolError::InvalidReceiver)]
     pub receiver: Box<Account<'info, TokenAccount>>,
+    #[account(init, payer = owner, space = LiquidityRequest::SIZE,
+        seeds = [LP_REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref()], bump)]
+    pub request: Box<Account<'info, LiquidityRequest>>,
     /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
 }
 
 impl WithdrawLiquidity<'_> {
@@ -62,16 +71,20 @@ pub fn withdraw_liquidity(
     );
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
-    let pool = &ctx.accounts.pool;
     let marks = PoolMarks::load(
-        pool,
+        &mut ctx.accounts.pool,
         &pool_key,
         &ctx.accounts.settlement_price_update,
         ctx.remaining_accounts,
         now,
+        Marking::Persist {
+            not_before: i64::MIN,
+        },
     )?;
+    let pool = &ctx.accounts.pool;
     let pool_value = marks.pool_value(pool, Valuation::Min)?;
     let supply = pool.share_supply(ctx.accounts.lp_mint.supply)?;
+    // What the withdrawal would get now: the execution can only give as much or less.
     let quote = quote_withdraw(shares, pool.params.withdraw_fee_bps, pool_value, supply)?;
     require!(quote.amount_out > 0, TidepoolError::WithdrawalTooSmall);
     require!(
@@ -99,33 +112,25 @@ pub fn withdraw_liquidity(
         ),
         shares,
     )?;
-    let signer = pool.signer();
-    token::transfer(
-        CpiContext::new_with_signer(
-            ctx.accounts.token_program.key(),
-            Transfer {
-                from: ctx.accounts.vault.to_account_info(),
-                to: ctx.accounts.receiver.to_account_info(),
-                authority: ctx.accounts.pool.to_account_info(),
-            },
-            &[&signer.seeds()],
-        ),
-        quote.amount_out,
+    let event = super::open_request(
+        &mut ctx.accounts.request,
+        ctx.bumps.request,
+        pool,
+        pool_key,
+        &ctx.accounts.owner,
+        &ctx.accounts.system_program,
+        super::NewRequest {
+            kind: LiquidityRequestKind::Withdrawal,
+            receiver: ctx.accounts.receiver.key(),
+            amount: shares,
+            min_out: min_amount_out,
+            pool_value,
+            share_supply: supply,
+        },
+        now,
     )?;
-
     let pool = &mut ctx.accounts.pool;
-    pool.lp_balance = pool.lp_balance.safe_sub(quote.amount_out)?;
-    pool.cumulative_lp_fees = pool.cumulative_lp_fees.safe_add(quote.fee)?;
-    pool.settlement_last_publish_time = marks.settlement.publish_time;
-    emit_cpi!(LiquidityWithdrawn {
-        pool: pool_key,
-        owner: ctx.accounts.owner.key(),
-        shares,
-        amount_out: quote.amount_out,
-        fee: quote.fee,
-        pool_value,
-        share_supply: supply.safe_sub(shares)?,
-        lp_balance: pool.lp_balance,
-    });
+    pool.pending_withdrawal_shares = pool.pending_withdrawal_shares.safe_add(shares)?;
+    emit_cpi!(event);
     Ok(())
 }

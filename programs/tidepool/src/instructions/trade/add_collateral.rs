@@ -55,11 +55,11 @@ pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
     let market_key = ctx.accounts.market.key();
     let pool_key = ctx.accounts.pool.key();
     let a = &mut *ctx.accounts;
-    let is_long = a.position.is_long();
-    a.market.side_mut(is_long).sub(&a.position.contribution())?;
+    a.market.remove_position(&a.position)?;
     a.position.collateral = a.position.collateral.safe_add(amount)?;
     a.position.last_update_time = now;
-    a.market.side_mut(is_long).add(&a.position.contribution())?;
+    a.market
+        .insert_position(&mut a.position, a.pool.settlement_decimals)?;
     a.pool.total_collateral = a.pool.total_collateral.safe_add(amount)?;
     pay_into_vault(
         &a.token_program,

@@ -75,11 +75,11 @@ pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<
         amount < a.position.collateral,
         TidepoolError::InsufficientCollateral
     );
-    let is_long = a.position.is_long();
-    a.market.side_mut(is_long).sub(&a.position.contribution())?;
+    a.market.remove_position(&a.position)?;
     a.position.collateral -= amount;
     a.position.last_update_time = now;
-    a.market.side_mut(is_long).add(&a.position.contribution())?;
+    a.market
+        .insert_position(&mut a.position, a.pool.settlement_decimals)?;
     a.pool.total_collateral = a.pool.total_collateral.safe_sub(amount)?;
     require_initial_margin(&a.pool, &a.market, &a.position, &price, &settlement)?;
     pay_from_vault(

@@ -4,7 +4,7 @@ use anchor_spl::token::Mint;
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::state::Pool;
-use crate::valuation::{PoolMarks, PoolValueView};
+use crate::valuation::{Marking, PoolMarks, PoolValueView};
 
 /// View: the pool's value (both ends of its plausible range), share prices and liquidity.
 ///
@@ -21,14 +21,16 @@ pub struct GetPoolValue<'info> {
 
 pub fn get_pool_value(ctx: Context<GetPoolValue>) -> Result<PoolValueView> {
     let now = Clock::get()?.unix_timestamp;
-    let pool = &ctx.accounts.pool;
+    let pool_key = ctx.accounts.pool.key();
     let marks = PoolMarks::load(
-        pool,
-        &pool.key(),
+        &mut ctx.accounts.pool,
+        &pool_key,
         &ctx.accounts.settlement_price_update,
         ctx.remaining_accounts,
         now,
+        Marking::ReadOnly,
     )?;
+    let pool = &ctx.accounts.pool;
     let supply = pool.share_supply(ctx.accounts.lp_mint.supply)?;
     super::answer(PoolValueView::new(pool, &marks, supply)?)
 }

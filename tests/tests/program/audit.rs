@@ -462,8 +462,8 @@ async fn funding_to_a_lone_short(max_utilization_bps: u16) {
     let pool = f.pool_state().await;
     assert!(pool.total_reserved as u128 * 1_000 >= cap * 995);
 
-    // A day idle: the longs owe the short far more funding than its reserve.
-    f.env.advance_time(86_400).await;
+    // Two days idle: the longs owe the short far more funding than its reserve.
+    f.env.advance_time(2 * 86_400).await;
     let h = f.health(&short, Short).await;
     assert!(h.funding_owed < 0);
     f.decrease(&short, Short, 10_000 * USDC).await.unwrap();

@@ -27,7 +27,8 @@ use solana_sdk::signer::keypair::read_keypair_file;
 use solana_sdk::transaction::{Transaction, TransactionError};
 use tidepool::math::{PRICE_DECIMALS, USD_DECIMALS};
 use tidepool::state::{
-    Market, MarketParams, OracleGuards, Pool, PoolParams, Position, PositionHealth, Side,
+    LiquidityRequest, LiquidityRequestKind, Market, MarketParams, OracleGuards, Pool, PoolParams,
+    Position, PositionHealth, Side,
 };
 use tidepool::valuation::PoolValueView;
 use tidepool_client::cli_config::{
@@ -163,7 +164,8 @@ enum Command {
         #[arg(long)]
         pool_id: u16,
     },
-    /// LP: deposit settlement tokens for LP shares.
+    /// LP: request a deposit of settlement tokens for LP shares (a keeper executes it with
+    /// prices published after the pool's request delay; `cancel-request` takes it back).
     Deposit {
         #[arg(long)]
         pool_id: u16,
@@ -172,7 +174,8 @@ enum Command {
         #[arg(long, default_value = "0")]
         min_shares: String,
     },
-    /// LP: burn LP shares for settlement tokens.
+    /// LP: request a withdrawal: the shares are burnt now, the tokens paid when a keeper
+    /// executes it (`cancel-request` mints the shares back).
     Withdraw {
         #[arg(long)]
         pool_id: u16,
@@ -180,6 +183,21 @@ enum Command {
         shares: String,
         #[arg(long, default_value = "0")]
         min_amount: String,
+    },
+    /// LP: cancel your pending deposit or withdrawal request (tokens or shares, rent and
+    /// keeper fee come back).
+    CancelRequest {
+        #[arg(long)]
+        pool_id: u16,
+    },
+    /// Anyone: execute an LP's pending request once its delay has passed (earns its
+    /// keeper fee).
+    ExecuteRequest {
+        #[arg(long)]
+        pool_id: u16,
+        /// The request's owner; default: you.
+        #[arg(long)]
+        owner: Option<Pubkey>,
     },
     /// Trader: open or increase a position.
     Open {
@@ -289,6 +307,8 @@ fn set_pool_params(p: &mut PoolParams, changes: &[(String, String)]) -> Result<(
                 max_utilization_bps,
                 max_pnl_factor_bps,
                 protocol_fee_share_bps,
+                lp_request_delay_seconds,
+                lp_request_keeper_fee_lamports,
             ]
         );
     }
@@ -566,7 +586,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut params = current.params;
             set_market_params(&mut params, &set)?;
             let sig = ctx
-                .send(vec![ix::update_market_params(&me, &m.market, params)])
+                .send(vec![ix::update_market_params(
+                    &me, &m.pool, &m.market, params,
+                )])
                 .await?;
             ctx.done(
                 "update_market_params",
@@ -688,6 +710,47 @@ async fn run(cli: Cli) -> Result<(), String> {
             ];
             let sig = ctx.send(ixs).await?;
             ctx.done("withdraw_liquidity", &sig, json!({ "shares": shares }));
+        }
+        Command::CancelRequest { pool_id } => {
+            let (pool_key, pool, _) = ctx.pool(pool_id).await?;
+            let request: LiquidityRequest = ctx
+                .account(&pda::lp_request(&pool_key, &me).0, "LP request")
+                .await?;
+            let mint = match request.kind {
+                LiquidityRequestKind::Deposit => pool.settlement_mint,
+                LiquidityRequestKind::Withdrawal => pool.lp_mint,
+            };
+            let refund = get_associated_token_address(&me, &mint);
+            let ixs = vec![
+                create_associated_token_account_idempotent(&me, &me, &mint, &TOKEN_PROGRAM_ID),
+                ix::cancel_liquidity_request(&me, &pool_key, &refund),
+            ];
+            let sig = ctx.send(ixs).await?;
+            ctx.done(
+                "cancel_liquidity_request",
+                &sig,
+                json!({ "kind": format!("{:?}", request.kind), "amount": request.amount }),
+            );
+        }
+        Command::ExecuteRequest { pool_id, owner } => {
+            let (pool_key, _, keys) = ctx.pool(pool_id).await?;
+            let owner = owner.unwrap_or(me);
+            let request: LiquidityRequest = ctx
+                .account(&pda::lp_request(&pool_key, &owner).0, "LP request")
+                .await?;
+            let sig = ctx
+                .send(vec![ix::execute_liquidity_request(
+                    &me,
+                    &keys,
+                    &owner,
+                    &request.receiver,
+                )])
+                .await?;
+            ctx.done(
+                "execute_liquidity_request",
+                &sig,
+                json!({ "owner": owner.to_string(), "kind": format!("{:?}", request.kind) }),
+            );
         }
         Command::Open {
             target,

@@ -13,9 +13,9 @@ use solana_compute_budget_interface::ComputeBudgetInstruction;
 use tidepool::error::TidepoolError;
 use tidepool::math::oracle::OraclePrice;
 use tidepool::oracle::validate_price_update;
-use tidepool::state::{Market, Pool, Position};
+use tidepool::state::{LiquidityRequest, Market, Pool, Position};
 use tidepool_client::errors::describe;
-use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys};
+use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
 use tidepool_client::keeper::{assess, Action};
 use tidepool_client::pda::pyth_feed_account;
 
@@ -38,6 +38,8 @@ pub struct PassReport {
     pub positions: usize,
     /// Positions judged (the others had no usable price).
     pub evaluated: usize,
+    /// Pending LP requests seen.
+    pub lp_requests: usize,
     /// (position, action) the keeper decided on.
     pub actions: Vec<(Pubkey, Action)>,
     pub sent: usize,
@@ -210,6 +212,64 @@ impl<C: Cluster> Keeper<C> {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         report.evaluations_per_second = report.evaluated as f64 / secs;
 
+        // LP requests whose prices are all published late enough.
+        let requests: Vec<(Pubkey, LiquidityRequest)> = decode_all(
+            self.cluster
+                .program_accounts(LiquidityRequest::DISCRIMINATOR)
+                .await?,
+        );
+        report.lp_requests = requests.len();
+        let mut lp_todo = Vec::new();
+        for (key, request) in &requests {
+            let Some(pool) = pools.get(&request.pool) else {
+                continue;
+            };
+            let Ok(from) = request.executable_from(pool) else {
+                continue;
+            };
+            let Some((settle_key, settle)) = settlement.get(&request.pool) else {
+                continue;
+            };
+            let mut markets = Vec::with_capacity(pool.markets().len());
+            for market in pool.markets() {
+                match prices.get(market) {
+                    Some((price_key, price)) if price.publish_time >= from => {
+                        markets.push(MarketOracle {
+                            market: *market,
+                            price_update: *price_key,
+                        })
+                    }
+                    _ => break,
+                }
+            }
+            if markets.len() != pool.markets().len() || settle.publish_time < from {
+                continue;
+            }
+            let keys = PoolKeys {
+                pool: request.pool,
+                settlement_mint: pool.settlement_mint,
+                settlement_price_update: *settle_key,
+                markets,
+            };
+            report.log.push(format!(
+                "LP request {key} ({:?} of {} by {}): execute",
+                request.kind, request.amount, request.owner
+            ));
+            lp_todo.push((*key, keys, request.owner, request.receiver));
+        }
+        for (key, keys, owner, receiver) in lp_todo {
+            let keeper = self.cluster.keeper();
+            let ixs = vec![
+                ComputeBudgetInstruction::set_compute_unit_limit(
+                    self.config.compute_unit_limit.max(200_000),
+                ),
+                ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
+                ix::execute_liquidity_request(&keeper, &keys, &owner, &receiver),
+            ];
+            self.send_with_retries(&mut report, key, "ExecuteLiquidityRequest", &ixs)
+                .await;
+        }
+
         for (key, owner, mint, m, action) in todo {
             let keeper = self.cluster.keeper();
             let k = KeeperCloseKeys {
@@ -245,38 +305,51 @@ impl<C: Cluster> Keeper<C> {
                 Action::DeleverageAtCap => ix::auto_deleverage(&k, &[]),
                 Action::None => continue,
             });
-            if self.config.dry_run {
-                report
-                    .log
-                    .push(format!("dry run: would send {action:?} for {key}"));
-                continue;
-            }
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.cluster.send(&ixs).await {
-                    Ok(()) => {
-                        report.sent += 1;
-                        report.log.push(format!("sent {action:?} for {key}"));
-                    }
-                    Err(SendError::Program(code)) if is_lost_race(code) => {
-                        report.lost_races += 1;
-                        report
-                            .log
-                            .push(format!("lost the race for {key}: {}", describe(code)));
-                    }
-                    Err(SendError::Program(code)) => {
-                        report.failures.push(format!("{key}: {}", describe(code)));
-                    }
-                    Err(SendError::Other(e)) if attempt < 3 => {
-                        report.log.push(format!("retrying {key} after: {e}"));
-                        continue;
-                    }
-                    Err(SendError::Other(e)) => report.failures.push(format!("{key}: {e}")),
-                }
-                break;
-            }
+            self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs)
+                .await;
         }
         Ok(report)
+    }
+
+    /// Send, retrying transport errors twice; a refusal that means another keeper (or the
+    /// owner) acted first is a lost race, not a failure.
+    async fn send_with_retries(
+        &mut self,
+        report: &mut PassReport,
+        key: Pubkey,
+        what: &str,
+        ixs: &[solana_sdk::instruction::Instruction],
+    ) {
+        if self.config.dry_run {
+            report
+                .log
+                .push(format!("dry run: would send {what} for {key}"));
+            return;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.cluster.send(ixs).await {
+                Ok(()) => {
+                    report.sent += 1;
+                    report.log.push(format!("sent {what} for {key}"));
+                }
+                Err(SendError::Program(code)) if is_lost_race(code) => {
+                    report.lost_races += 1;
+                    report
+                        .log
+                        .push(format!("lost the race for {key}: {}", describe(code)));
+                }
+                Err(SendError::Program(code)) => {
+                    report.failures.push(format!("{key}: {}", describe(code)));
+                }
+                Err(SendError::Other(e)) if attempt < 3 => {
+                    report.log.push(format!("retrying {key} after: {e}"));
+                    continue;
+                }
+                Err(SendError::Other(e)) => report.failures.push(format!("{key}: {e}")),
+            }
+            break;
+        }
     }
 }

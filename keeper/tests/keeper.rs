@@ -29,6 +29,7 @@ impl InProcess<'_> {
             keys.push(m.oracle);
         }
         keys.extend(self.f.env.positions.iter().copied());
+        keys.extend(self.f.env.lp_requests.iter().copied());
         keys
     }
 
@@ -299,5 +300,58 @@ async fn a_dry_run_sends_nothing_and_triggers_are_found() {
     .unwrap();
     assert_eq!(report.sent, 1, "{:?} {:?}", report.log, report.failures);
     assert!(f.position(&t, Long).await.is_none(), "stopped out");
+    f.check_invariants().await;
+}
+
+/// LP requests: the keeper waits until every price is published after the request's delay,
+/// then executes it and is paid the request's keeper fee.
+#[tokio::test]
+async fn executes_lp_requests_once_their_delay_has_passed() {
+    let mut f = fixture().await;
+    let lp = f.new_lp(1_000 * USDC).await;
+    f.request_deposit(&lp, 1_000 * USDC, 0).await.unwrap();
+    let fee = f.pool_state().await.params.lp_request_keeper_fee_lamports;
+    let keeper = f.env.new_user().await;
+    let keeper_key = keeper.pubkey();
+    let cfg = config(&f);
+    let report = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper: keeper.insecure_clone(),
+            frozen: None,
+        },
+        cfg.clone(),
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert_eq!((report.lp_requests, report.sent), (1, 0), "too early");
+    assert_eq!(f.env.token_balance(&lp.lp_token).await, 0);
+
+    f.wait_request_delay().await;
+    let before = f.env.raw_account(&keeper_key).await.unwrap().lamports;
+    let report = Keeper::new(
+        InProcess {
+            f: &mut f,
+            keeper,
+            frozen: None,
+        },
+        cfg,
+    )
+    .pass()
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.lp_requests, report.sent),
+        (1, 1),
+        "{:?}",
+        report.failures
+    );
+    assert!(f.env.token_balance(&lp.lp_token).await > 0);
+    // The fee payer of the harness pays the signature; the keeper gets the fee.
+    assert_eq!(
+        f.env.raw_account(&keeper_key).await.unwrap().lamports,
+        before + fee
+    );
     f.check_invariants().await;
 }

@@ -190,6 +190,8 @@ pub async fn run(
         });
     }
     let keeper = f.new_keeper().await;
+    // LP requests waiting for the keeper: (LP index, deposit?).
+    let mut pending: Vec<(usize, bool)> = Vec::new();
 
     let oracle = f.pool.markets[0].oracle;
     let settlement_oracle = f.pool.settlement_oracle;
@@ -225,7 +227,25 @@ pub async fn run(
             continue;
         }
 
-        // The keeper: every open position, decided with the program's own health code.
+        // The keeper executes the LP requests of the last step (their delay has passed:
+        // this price update came after them), then looks at every open position, decided
+        // with the program's own health code.
+        for (i, deposit) in std::mem::take(&mut pending) {
+            let lp = &lps[i];
+            let receiver = if deposit { lp.lp_token } else { lp.token };
+            let res = f.execute_request(lp, &receiver).await;
+            if c.record(&res) {
+                if deposit {
+                    o.lp_deposits += 1;
+                } else {
+                    o.lp_withdrawals += 1;
+                }
+            } else {
+                // Refused (slippage or liquidity at execution): the LP takes it back.
+                let refund = if deposit { lp.token } else { lp.lp_token };
+                c.record(&f.cancel_request(lp, &refund).await);
+            }
+        }
         let now = f.env.now().await;
         let price = f.env.prices[&oracle].oracle_price();
         let settlement = f.env.prices[&settlement_oracle].oracle_price();
@@ -337,22 +357,25 @@ pub async fn run(
             }
         }
 
-        // LPs.
+        // LPs request; the keeper executes at the next price update.
         if rng.unit() < s.lps.activity_per_hour {
-            let lp = &lps[(rng.next_u64() % lps.len() as u64) as usize];
-            if rng.unit() < 0.5 {
-                let held = f.env.token_balance(&lp.token).await;
-                let amount = (held as f64 * rng.unit() * 0.2) as u64;
-                if amount > 0 {
-                    let res = f.deposit(lp, amount, 0).await;
-                    o.lp_deposits += c.record(&res) as u64;
-                }
+            let i = (rng.next_u64() % lps.len() as u64) as usize;
+            let lp = &lps[i];
+            let deposit = rng.unit() < 0.5;
+            let held = if deposit {
+                f.env.token_balance(&lp.token).await
             } else {
-                let shares = f.env.token_balance(&lp.lp_token).await;
-                let amount = (shares as f64 * rng.unit() * 0.2) as u64;
-                if amount > 0 {
-                    let res = f.withdraw(lp, amount, 0).await;
-                    o.lp_withdrawals += c.record(&res) as u64;
+                f.env.token_balance(&lp.lp_token).await
+            };
+            let amount = (held as f64 * rng.unit() * 0.2) as u64;
+            if amount > 0 && !pending.iter().any(|(j, _)| *j == i) {
+                let res = if deposit {
+                    f.request_deposit(lp, amount, 0).await
+                } else {
+                    f.request_withdrawal(lp, amount, 0).await
+                };
+                if c.record(&res) {
+                    pending.push((i, deposit));
                 }
             }
         }

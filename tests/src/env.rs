@@ -70,6 +70,8 @@ pub struct TestEnv {
     pub donations: HashMap<Pubkey, u64>,
     /// Every position account a test opened (closed ones are simply gone).
     pub positions: std::collections::BTreeSet<Pubkey>,
+    /// Every LP request account a test made (executed or cancelled ones are gone).
+    pub lp_requests: std::collections::BTreeSet<Pubkey>,
     nonce: u32,
 }
 
@@ -82,6 +84,7 @@ impl TestEnv {
             prices: HashMap::new(),
             donations: HashMap::new(),
             positions: Default::default(),
+            lp_requests: Default::default(),
             nonce: 0,
         };
         // A round start time makes timings readable.

@@ -190,6 +190,13 @@ impl Fixture {
         self.execute_request(lp, &lp.token).await
     }
 
+    fn track_request(&mut self, lp: &Lp, res: &TxResult) {
+        if res.is_ok() {
+            let key = pda::lp_request(&self.pool.key, &lp.user.pubkey()).0;
+            self.env.lp_requests.insert(key);
+        }
+    }
+
     pub async fn request_deposit(&mut self, lp: &Lp, amount: u64, min_shares_out: u64) -> TxResult {
         let ix = ix::deposit_liquidity(
             &lp.user.pubkey(),
@@ -200,6 +207,7 @@ impl Fixture {
             min_shares_out,
         );
         let res = self.env.send(&[ix], &[&lp.user]).await;
+        self.track_request(lp, &res);
         self.after_step(&res).await;
         res
     }
@@ -219,6 +227,7 @@ impl Fixture {
             min_amount_out,
         );
         let res = self.env.send(&[ix], &[&lp.user]).await;
+        self.track_request(lp, &res);
         self.after_step(&res).await;
         res
     }

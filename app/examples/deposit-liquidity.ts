@@ -1,6 +1,9 @@
-// Deposit 100 settlement tokens into pool 0 and receive LP shares, refusing fewer than
-// 99 % of the shares the current pool value implies (the slippage bound).
-// The pool's markets and their Pyth price accounts go in as remaining accounts.
+// Request a deposit of 100 settlement tokens into pool 0, refusing fewer than 99 % of the
+// shares the current pool value implies (the slippage bound). A keeper executes the request
+// with prices published after the pool's request delay (15 s by default) and the shares
+// arrive then; `getCancelLiquidityRequestInstruction` takes it back before that.
+// The pool's markets (writable: each records its price) and their Pyth price accounts go in
+// as remaining accounts.
 import { AccountRole, address } from '@solana/kit';
 import {
   fetchPool,
@@ -22,14 +25,15 @@ const marketPrices = (process.env.MARKET_PRICE_ACCOUNTS ?? '').split(',').filter
 const remaining = [];
 for (const [i, market] of poolAccount.data.markets.slice(0, poolAccount.data.marketCount).entries()) {
   await fetchMarket(rpc, market); // exists and is a market
-  remaining.push({ address: market, role: AccountRole.READONLY }, { address: marketPrices[i], role: AccountRole.READONLY });
+  remaining.push({ address: market, role: AccountRole.WRITABLE }, { address: marketPrices[i], role: AccountRole.READONLY });
 }
 
 const [lpMint] = await findLpMintPda({ pool });
 const [vault] = await findVaultPda({ pool });
 const valueIx = getGetPoolValueInstruction({ pool, lpMint, settlementPriceUpdate: settlementPrice });
+const readonly = remaining.map((a) => ({ ...a, role: AccountRole.READONLY }));
 const value = getPoolValueViewDecoder().decode(
-  await view(owner, { ...valueIx, accounts: [...valueIx.accounts, ...remaining] }),
+  await view(owner, { ...valueIx, accounts: [...valueIx.accounts, ...readonly] }),
 );
 const amount = 100n * 10n ** BigInt(poolAccount.data.settlementDecimals);
 const expectedShares = value.shareSupply === 0n ? amount : (amount * value.shareSupply) / value.poolValueMax;
@@ -45,4 +49,4 @@ const ix = await getDepositLiquidityInstructionAsync({
   minSharesOut: (expectedShares * 99n) / 100n,
   ...(await eventAccounts()),
 });
-console.log('deposited:', await send(owner, [{ ...ix, accounts: [...ix.accounts, ...remaining] }]));
+console.log('deposit requested:', await send(owner, [{ ...ix, accounts: [...ix.accounts, ...remaining] }]));

@@ -73,8 +73,14 @@ for (const v of vectors) {
       fixed.map((m) => [m.pubkey, role(m)]),
       'accounts and roles',
     );
-    // What follows is the remaining accounts ([market, price] pairs), readonly.
-    for (const m of v.accounts.slice(names.length)) assert.equal(role(m), AccountRole.READONLY);
+    // What follows is the remaining accounts ([market, price] pairs): prices readonly;
+    // markets writable in the LP instructions (they record each market's price), else
+    // readonly.
+    const marking = new Set(['deposit_liquidity', 'withdraw_liquidity', 'execute_liquidity_request']);
+    v.accounts.slice(names.length).forEach((m, i) => {
+      const market = i % 2 === 0;
+      assert.equal(role(m), market && marking.has(v.name) ? AccountRole.WRITABLE : AccountRole.READONLY);
+    });
   });
 }
 
@@ -93,6 +99,7 @@ for (const a of accounts) {
       let got: unknown = decoded;
       for (const k of path.split('.')) got = (got as Record<string, unknown>)[k];
       if (path === 'side') got = gen.Side[got as number];
+      if (path === 'kind') got = gen.LiquidityRequestKind[got as number];
       assert.deepEqual(normalize(got), want, path);
     }
     const size = (gen as Record<string, unknown>)[`get${a.name}Size`] as (() => number) | undefined;

@@ -7,6 +7,7 @@
  */
 
 export * from "./config";
+export * from "./liquidityRequest";
 export * from "./market";
 export * from "./pool";
 export * from "./position";

@@ -103,6 +103,8 @@ export type Market = {
   fundingRateBps: bigint;
   long: SideState;
   short: SideState;
+  /** The pool's `utilization_integral` at `last_accrual_time`. */
+  utilizationIntegralSnapshot: bigint;
   padding: ReadonlyUint8Array;
 };
 
@@ -145,6 +147,8 @@ export type MarketArgs = {
   fundingRateBps: number | bigint;
   long: SideStateArgs;
   short: SideStateArgs;
+  /** The pool's `utilization_integral` at `last_accrual_time`. */
+  utilizationIntegralSnapshot: number | bigint;
   padding: ReadonlyUint8Array;
 };
 
@@ -173,7 +177,8 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["fundingRateBps", getU64Encoder()],
       ["long", getSideStateEncoder()],
       ["short", getSideStateEncoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 128)],
+      ["utilizationIntegralSnapshot", getU128Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 48)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -203,7 +208,8 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["fundingRateBps", getU64Decoder()],
     ["long", getSideStateDecoder()],
     ["short", getSideStateDecoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 128)],
+    ["utilizationIntegralSnapshot", getU128Decoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 48)],
   ]);
 }
 

@@ -25,6 +25,8 @@ import {
   getI64Encoder,
   getStructDecoder,
   getStructEncoder,
+  getU128Decoder,
+  getU128Encoder,
   getU16Decoder,
   getU16Encoder,
   getU64Decoder,
@@ -105,6 +107,21 @@ export type Pool = {
   lockedShares: bigint;
   /** This pool's markets, in creation order; the first `market_count` are set. */
   markets: Array<Address>;
+  /** Settlement tokens of pending deposit requests, held in the vault (not LP money yet). */
+  pendingDeposits: bigint;
+  /**
+   * LP shares of pending withdrawal requests: burnt from their owners at the request,
+   * still counted in the share supply until the request executes or is cancelled.
+   */
+  pendingWithdrawalShares: bigint;
+  /**
+   * ∫ utilization dt, bps × seconds, up to `utilization_updated_at`. Every change of the
+   * LP balance or of the reserves checkpoints it first, so each market's borrow fee is
+   * charged at the time-weighted utilization of its whole accrual period: a flash
+   * deposit before an accrual changes nothing.
+   */
+  utilizationIntegral: bigint;
+  utilizationUpdatedAt: bigint;
   padding: ReadonlyUint8Array;
 };
 
@@ -153,6 +170,21 @@ export type PoolArgs = {
   lockedShares: number | bigint;
   /** This pool's markets, in creation order; the first `market_count` are set. */
   markets: Array<Address>;
+  /** Settlement tokens of pending deposit requests, held in the vault (not LP money yet). */
+  pendingDeposits: number | bigint;
+  /**
+   * LP shares of pending withdrawal requests: burnt from their owners at the request,
+   * still counted in the share supply until the request executes or is cancelled.
+   */
+  pendingWithdrawalShares: number | bigint;
+  /**
+   * ∫ utilization dt, bps × seconds, up to `utilization_updated_at`. Every change of the
+   * LP balance or of the reserves checkpoints it first, so each market's borrow fee is
+   * charged at the time-weighted utilization of its whole accrual period: a flash
+   * deposit before an accrual changes nothing.
+   */
+  utilizationIntegral: number | bigint;
+  utilizationUpdatedAt: number | bigint;
   padding: ReadonlyUint8Array;
 };
 
@@ -183,7 +215,11 @@ export function getPoolEncoder(): FixedSizeEncoder<PoolArgs> {
       ["cumulativeLpFees", getU64Encoder()],
       ["lockedShares", getU64Encoder()],
       ["markets", getArrayEncoder(getAddressEncoder(), { size: 8 })],
-      ["padding", fixEncoderSize(getBytesEncoder(), 128)],
+      ["pendingDeposits", getU64Encoder()],
+      ["pendingWithdrawalShares", getU64Encoder()],
+      ["utilizationIntegral", getU128Encoder()],
+      ["utilizationUpdatedAt", getI64Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 76)],
     ]),
     (value) => ({ ...value, discriminator: POOL_DISCRIMINATOR }),
   );
@@ -215,7 +251,11 @@ export function getPoolDecoder(): FixedSizeDecoder<Pool> {
     ["cumulativeLpFees", getU64Decoder()],
     ["lockedShares", getU64Decoder()],
     ["markets", getArrayDecoder(getAddressDecoder(), { size: 8 })],
-    ["padding", fixDecoderSize(getBytesDecoder(), 128)],
+    ["pendingDeposits", getU64Decoder()],
+    ["pendingWithdrawalShares", getU64Decoder()],
+    ["utilizationIntegral", getU128Decoder()],
+    ["utilizationUpdatedAt", getI64Decoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 76)],
   ]);
 }
 

@@ -27,6 +27,8 @@ import {
   getStructEncoder,
   getU128Decoder,
   getU128Encoder,
+  getU32Decoder,
+  getU32Encoder,
   getU64Decoder,
   getU64Encoder,
   getU8Decoder,
@@ -93,6 +95,11 @@ export type Position = {
   takeProfitPrice: bigint;
   /** Stop-loss trigger price (`expo = -9`), 0 when unset. */
   stopLossPrice: bigint;
+  /**
+   * Generation tag of the side's price bounds this position last entered under
+   * (`PriceBounds`); 0 while out of the side.
+   */
+  boundsTag: number;
   padding: ReadonlyUint8Array;
 };
 
@@ -129,6 +136,11 @@ export type PositionArgs = {
   takeProfitPrice: number | bigint;
   /** Stop-loss trigger price (`expo = -9`), 0 when unset. */
   stopLossPrice: number | bigint;
+  /**
+   * Generation tag of the side's price bounds this position last entered under
+   * (`PriceBounds`); 0 while out of the side.
+   */
+  boundsTag: number;
   padding: ReadonlyUint8Array;
 };
 
@@ -153,7 +165,8 @@ export function getPositionEncoder(): FixedSizeEncoder<PositionArgs> {
       ["lastUpdateTime", getI64Encoder()],
       ["takeProfitPrice", getU64Encoder()],
       ["stopLossPrice", getU64Encoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 48)],
+      ["boundsTag", getU32Encoder()],
+      ["padding", fixEncoderSize(getBytesEncoder(), 44)],
     ]),
     (value) => ({ ...value, discriminator: POSITION_DISCRIMINATOR }),
   );
@@ -179,7 +192,8 @@ export function getPositionDecoder(): FixedSizeDecoder<Position> {
     ["lastUpdateTime", getI64Decoder()],
     ["takeProfitPrice", getU64Decoder()],
     ["stopLossPrice", getU64Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 48)],
+    ["boundsTag", getU32Decoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 44)],
   ]);
 }
 

@@ -154,8 +154,25 @@ export const TIDEPOOL_ERROR__MATH_OVERFLOW = 0x17b3; // 6067
 export const TIDEPOOL_ERROR__DIVISION_BY_ZERO = 0x17b4; // 6068
 /** MathDomain: Value out of domain */
 export const TIDEPOOL_ERROR__MATH_DOMAIN = 0x17b5; // 6069
+/** TriggerInMinHold: Trigger order would realize a profit inside the minimum hold: it executes once the hold has passed */
+export const TIDEPOOL_ERROR__TRIGGER_IN_MIN_HOLD = 0x17b6; // 6070
+/** DeleverageInMinHold: Position is inside its minimum hold: it cannot be deleveraged yet */
+export const TIDEPOOL_ERROR__DELEVERAGE_IN_MIN_HOLD = 0x17b7; // 6071
+/** InvalidLiquidationFee: Liquidation fee must be below the base maintenance margin */
+export const TIDEPOOL_ERROR__INVALID_LIQUIDATION_FEE = 0x17b8; // 6072
+/** NotUpgradeAuthority: Only the program's upgrade authority may initialize the protocol */
+export const TIDEPOOL_ERROR__NOT_UPGRADE_AUTHORITY = 0x17b9; // 6073
+/** PriceBeforeRequest: Price update was published before the request's execution delay passed */
+export const TIDEPOOL_ERROR__PRICE_BEFORE_REQUEST = 0x17ba; // 6074
+/** InvalidLiquidityRequest: Liquidity request belongs to another pool or owner */
+export const TIDEPOOL_ERROR__INVALID_LIQUIDITY_REQUEST = 0x17bb; // 6075
+/** InvalidRequestParams: LP request delay out of range */
+export const TIDEPOOL_ERROR__INVALID_REQUEST_PARAMS = 0x17bc; // 6076
+/** InvalidReceiver: Receiver is not the account the request names */
+export const TIDEPOOL_ERROR__INVALID_RECEIVER = 0x17bd; // 6077
 
 export type TidepoolError =
+  | typeof TIDEPOOL_ERROR__DELEVERAGE_IN_MIN_HOLD
   | typeof TIDEPOOL_ERROR__DEPOSIT_TOO_SMALL
   | typeof TIDEPOOL_ERROR__DIVISION_BY_ZERO
   | typeof TIDEPOOL_ERROR__INSUFFICIENT_COLLATERAL
@@ -167,6 +184,8 @@ export type TidepoolError =
   | typeof TIDEPOOL_ERROR__INVALID_FEE
   | typeof TIDEPOOL_ERROR__INVALID_FEED_ID
   | typeof TIDEPOOL_ERROR__INVALID_FUNDING_PARAMS
+  | typeof TIDEPOOL_ERROR__INVALID_LIQUIDATION_FEE
+  | typeof TIDEPOOL_ERROR__INVALID_LIQUIDITY_REQUEST
   | typeof TIDEPOOL_ERROR__INVALID_LP_MINT
   | typeof TIDEPOOL_ERROR__INVALID_MARGIN_MULTIPLIER
   | typeof TIDEPOOL_ERROR__INVALID_MARGIN_RATIO
@@ -180,6 +199,8 @@ export type TidepoolError =
   | typeof TIDEPOOL_ERROR__INVALID_PNL_FACTOR
   | typeof TIDEPOOL_ERROR__INVALID_POSITION
   | typeof TIDEPOOL_ERROR__INVALID_PROFIT_FACTOR
+  | typeof TIDEPOOL_ERROR__INVALID_RECEIVER
+  | typeof TIDEPOOL_ERROR__INVALID_REQUEST_PARAMS
   | typeof TIDEPOOL_ERROR__INVALID_SETTLEMENT_DECIMALS
   | typeof TIDEPOOL_ERROR__INVALID_SIZE_LIMITS
   | typeof TIDEPOOL_ERROR__INVALID_TOKEN_OWNER
@@ -198,6 +219,7 @@ export type TidepoolError =
   | typeof TIDEPOOL_ERROR__NOT_FEE_RECIPIENT
   | typeof TIDEPOOL_ERROR__NOT_MOST_PROFITABLE
   | typeof TIDEPOOL_ERROR__NOT_PENDING_ADMIN
+  | typeof TIDEPOOL_ERROR__NOT_UPGRADE_AUTHORITY
   | typeof TIDEPOOL_ERROR__OPEN_INTEREST_CAP_EXCEEDED
   | typeof TIDEPOOL_ERROR__ORACLE_CONFIDENCE_TOO_WIDE
   | typeof TIDEPOOL_ERROR__ORACLE_EMA_DIVERGENCE
@@ -215,12 +237,14 @@ export type TidepoolError =
   | typeof TIDEPOOL_ERROR__POSITION_HEALTHY
   | typeof TIDEPOOL_ERROR__POSITION_TOO_SMALL
   | typeof TIDEPOOL_ERROR__POSITION_UNDERWATER
+  | typeof TIDEPOOL_ERROR__PRICE_BEFORE_REQUEST
   | typeof TIDEPOOL_ERROR__PRICE_SLIPPAGE
   | typeof TIDEPOOL_ERROR__REMAINING_POSITION_TOO_SMALL
   | typeof TIDEPOOL_ERROR__SETTLEMENT_DEPEGGED
   | typeof TIDEPOOL_ERROR__SKEW_CAP_EXCEEDED
   | typeof TIDEPOOL_ERROR__SLIPPAGE_EXCEEDED
   | typeof TIDEPOOL_ERROR__TOO_MANY_MARKETS
+  | typeof TIDEPOOL_ERROR__TRIGGER_IN_MIN_HOLD
   | typeof TIDEPOOL_ERROR__TRIGGER_NOT_REACHED
   | typeof TIDEPOOL_ERROR__UNAUTHORIZED
   | typeof TIDEPOOL_ERROR__WITHDRAWAL_TOO_SMALL
@@ -230,6 +254,7 @@ export type TidepoolError =
 let tidepoolErrorMessages: Record<TidepoolError, string> | undefined;
 if (process.env["NODE_ENV"] !== "production") {
   tidepoolErrorMessages = {
+    [TIDEPOOL_ERROR__DELEVERAGE_IN_MIN_HOLD]: `Position is inside its minimum hold: it cannot be deleveraged yet`,
     [TIDEPOOL_ERROR__DEPOSIT_TOO_SMALL]: `Deposit too small to mint any shares`,
     [TIDEPOOL_ERROR__DIVISION_BY_ZERO]: `Division by zero`,
     [TIDEPOOL_ERROR__INSUFFICIENT_COLLATERAL]: `Collateral does not cover the fees due`,
@@ -241,6 +266,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__INVALID_FEE]: `Fee in bps is above its bound`,
     [TIDEPOOL_ERROR__INVALID_FEED_ID]: `Pyth feed id must not be zero`,
     [TIDEPOOL_ERROR__INVALID_FUNDING_PARAMS]: `Funding parameters out of range`,
+    [TIDEPOOL_ERROR__INVALID_LIQUIDATION_FEE]: `Liquidation fee must be below the base maintenance margin`,
+    [TIDEPOOL_ERROR__INVALID_LIQUIDITY_REQUEST]: `Liquidity request belongs to another pool or owner`,
     [TIDEPOOL_ERROR__INVALID_LP_MINT]: `LP mint is not this pool's LP mint`,
     [TIDEPOOL_ERROR__INVALID_MARGIN_MULTIPLIER]: `Margin multiplier out of bounds`,
     [TIDEPOOL_ERROR__INVALID_MARGIN_RATIO]: `Margin ratio out of bounds (initial must exceed maintenance, both below 100%)`,
@@ -254,6 +281,8 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__INVALID_PNL_FACTOR]: `Max PnL factor out of range`,
     [TIDEPOOL_ERROR__INVALID_POSITION]: `Position belongs to another owner or market`,
     [TIDEPOOL_ERROR__INVALID_PROFIT_FACTOR]: `Max profit factor out of range`,
+    [TIDEPOOL_ERROR__INVALID_RECEIVER]: `Receiver is not the account the request names`,
+    [TIDEPOOL_ERROR__INVALID_REQUEST_PARAMS]: `LP request delay out of range`,
     [TIDEPOOL_ERROR__INVALID_SETTLEMENT_DECIMALS]: `Settlement mint has too many decimals`,
     [TIDEPOOL_ERROR__INVALID_SIZE_LIMITS]: `Position size limits out of range`,
     [TIDEPOOL_ERROR__INVALID_TOKEN_OWNER]: `Token account is not owned by the signer`,
@@ -272,6 +301,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__NOT_FEE_RECIPIENT]: `Signer is not the protocol's fee recipient`,
     [TIDEPOOL_ERROR__NOT_MOST_PROFITABLE]: `Position is less profitable than its side's average: deleverage a more profitable one`,
     [TIDEPOOL_ERROR__NOT_PENDING_ADMIN]: `Signer is not the pending admin`,
+    [TIDEPOOL_ERROR__NOT_UPGRADE_AUTHORITY]: `Only the program's upgrade authority may initialize the protocol`,
     [TIDEPOOL_ERROR__OPEN_INTEREST_CAP_EXCEEDED]: `Open interest would exceed the side's cap`,
     [TIDEPOOL_ERROR__ORACLE_CONFIDENCE_TOO_WIDE]: `Oracle confidence interval is too wide`,
     [TIDEPOOL_ERROR__ORACLE_EMA_DIVERGENCE]: `Oracle spot price diverges too far from its EMA`,
@@ -289,12 +319,14 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__POSITION_HEALTHY]: `Position is healthy: equity covers the maintenance margin`,
     [TIDEPOOL_ERROR__POSITION_TOO_SMALL]: `Position would be below the market's minimum size`,
     [TIDEPOOL_ERROR__POSITION_UNDERWATER]: `Fees and funding exceed the collateral: close the position in full`,
+    [TIDEPOOL_ERROR__PRICE_BEFORE_REQUEST]: `Price update was published before the request's execution delay passed`,
     [TIDEPOOL_ERROR__PRICE_SLIPPAGE]: `Fill price is worse than the acceptable price`,
     [TIDEPOOL_ERROR__REMAINING_POSITION_TOO_SMALL]: `What would remain of the position is below the minimum size: close it in full`,
     [TIDEPOOL_ERROR__SETTLEMENT_DEPEGGED]: `Settlement token is off its peg`,
     [TIDEPOOL_ERROR__SKEW_CAP_EXCEEDED]: `Skew between longs and shorts would exceed the market's cap`,
     [TIDEPOOL_ERROR__SLIPPAGE_EXCEEDED]: `Result is worse than the caller's slippage bound`,
     [TIDEPOOL_ERROR__TOO_MANY_MARKETS]: `The pool already has the maximum number of markets`,
+    [TIDEPOOL_ERROR__TRIGGER_IN_MIN_HOLD]: `Trigger order would realize a profit inside the minimum hold: it executes once the hold has passed`,
     [TIDEPOOL_ERROR__TRIGGER_NOT_REACHED]: `No trigger order has been crossed`,
     [TIDEPOOL_ERROR__UNAUTHORIZED]: `Signer is not the protocol admin`,
     [TIDEPOOL_ERROR__WITHDRAWAL_TOO_SMALL]: `Withdrawal too small to pay out anything`,

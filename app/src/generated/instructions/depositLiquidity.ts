@@ -29,16 +29,17 @@ import {
   type InstructionWithAccounts,
   type InstructionWithData,
   type ReadonlyAccount,
-  type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
+  type WritableSignerAccount,
 } from "@solana/kit";
 import {
   getAccountMetaFactory,
+  getAddressFromResolvedInstructionAccount,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
+import { findConfigPda, findRequestPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const DEPOSIT_LIQUIDITY_DISCRIMINATOR: ReadonlyUint8Array =
@@ -59,9 +60,12 @@ export type DepositLiquidityInstruction<
   TAccountLpMint extends string | AccountMeta<string> = string,
   TAccountFundingAccount extends string | AccountMeta<string> = string,
   TAccountLpReceiver extends string | AccountMeta<string> = string,
+  TAccountRequest extends string | AccountMeta<string> = string,
   TAccountSettlementPriceUpdate extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+  TAccountSystemProgram extends string | AccountMeta<string> =
+    "11111111111111111111111111111111",
   TAccountEventAuthority extends string | AccountMeta<string> = string,
   TAccountProgram extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -70,7 +74,7 @@ export type DepositLiquidityInstruction<
   InstructionWithAccounts<
     [
       TAccountOwner extends string
-        ? ReadonlySignerAccount<TAccountOwner> &
+        ? WritableSignerAccount<TAccountOwner> &
             AccountSignerMeta<TAccountOwner>
         : TAccountOwner,
       TAccountConfig extends string
@@ -83,20 +87,26 @@ export type DepositLiquidityInstruction<
         ? WritableAccount<TAccountVault>
         : TAccountVault,
       TAccountLpMint extends string
-        ? WritableAccount<TAccountLpMint>
+        ? ReadonlyAccount<TAccountLpMint>
         : TAccountLpMint,
       TAccountFundingAccount extends string
         ? WritableAccount<TAccountFundingAccount>
         : TAccountFundingAccount,
       TAccountLpReceiver extends string
-        ? WritableAccount<TAccountLpReceiver>
+        ? ReadonlyAccount<TAccountLpReceiver>
         : TAccountLpReceiver,
+      TAccountRequest extends string
+        ? WritableAccount<TAccountRequest>
+        : TAccountRequest,
       TAccountSettlementPriceUpdate extends string
         ? ReadonlyAccount<TAccountSettlementPriceUpdate>
         : TAccountSettlementPriceUpdate,
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
         : TAccountTokenProgram,
+      TAccountSystemProgram extends string
+        ? ReadonlyAccount<TAccountSystemProgram>
+        : TAccountSystemProgram,
       TAccountEventAuthority extends string
         ? ReadonlyAccount<TAccountEventAuthority>
         : TAccountEventAuthority,
@@ -155,22 +165,26 @@ export type DepositLiquidityAsyncInput<
   TAccountLpMint extends string = string,
   TAccountFundingAccount extends string = string,
   TAccountLpReceiver extends string = string,
+  TAccountRequest extends string = string,
   TAccountSettlementPriceUpdate extends string = string,
   TAccountTokenProgram extends string = string,
+  TAccountSystemProgram extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
+  /** Pays the deposit, the request's rent and the keeper fee. */
   owner: TransactionSigner<TAccountOwner>;
   config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   vault: Address<TAccountVault>;
   lpMint: Address<TAccountLpMint>;
-  /** Pays the deposit. */
   fundingAccount: Address<TAccountFundingAccount>;
-  /** Receives the LP shares (any holder). */
+  /** Will receive the LP shares (any holder). */
   lpReceiver: Address<TAccountLpReceiver>;
+  request?: Address<TAccountRequest>;
   settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
   tokenProgram?: Address<TAccountTokenProgram>;
+  systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
   amount: DepositLiquidityInstructionDataArgs["amount"];
@@ -185,8 +199,10 @@ export async function getDepositLiquidityInstructionAsync<
   TAccountLpMint extends string,
   TAccountFundingAccount extends string,
   TAccountLpReceiver extends string,
+  TAccountRequest extends string,
   TAccountSettlementPriceUpdate extends string,
   TAccountTokenProgram extends string,
+  TAccountSystemProgram extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
   TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
@@ -199,8 +215,10 @@ export async function getDepositLiquidityInstructionAsync<
     TAccountLpMint,
     TAccountFundingAccount,
     TAccountLpReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >,
@@ -215,8 +233,10 @@ export async function getDepositLiquidityInstructionAsync<
     TAccountLpMint,
     TAccountFundingAccount,
     TAccountLpReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >
@@ -226,18 +246,20 @@ export async function getDepositLiquidityInstructionAsync<
 
   // Original accounts.
   const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     config: { value: input.config ?? null, isWritable: false },
     pool: { value: input.pool ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
-    lpMint: { value: input.lpMint ?? null, isWritable: true },
+    lpMint: { value: input.lpMint ?? null, isWritable: false },
     fundingAccount: { value: input.fundingAccount ?? null, isWritable: true },
-    lpReceiver: { value: input.lpReceiver ?? null, isWritable: true },
+    lpReceiver: { value: input.lpReceiver ?? null, isWritable: false },
+    request: { value: input.request ?? null, isWritable: true },
     settlementPriceUpdate: {
       value: input.settlementPriceUpdate ?? null,
       isWritable: false,
     },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    systemProgram: { value: input.systemProgram ?? null, isWritable: false },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
   };
@@ -253,9 +275,25 @@ export async function getDepositLiquidityInstructionAsync<
   if (!accounts.config.value) {
     accounts.config.value = await findConfigPda();
   }
+  if (!accounts.request.value) {
+    accounts.request.value = await findRequestPda({
+      pool: getAddressFromResolvedInstructionAccount(
+        "pool",
+        accounts.pool.value,
+      ),
+      owner: getAddressFromResolvedInstructionAccount(
+        "owner",
+        accounts.owner.value,
+      ),
+    });
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
+  }
+  if (!accounts.systemProgram.value) {
+    accounts.systemProgram.value =
+      "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
   }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
@@ -268,8 +306,10 @@ export async function getDepositLiquidityInstructionAsync<
       getAccountMeta("lpMint", accounts.lpMint),
       getAccountMeta("fundingAccount", accounts.fundingAccount),
       getAccountMeta("lpReceiver", accounts.lpReceiver),
+      getAccountMeta("request", accounts.request),
       getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
       getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("systemProgram", accounts.systemProgram),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
     ],
@@ -286,8 +326,10 @@ export async function getDepositLiquidityInstructionAsync<
     TAccountLpMint,
     TAccountFundingAccount,
     TAccountLpReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >);
@@ -301,22 +343,26 @@ export type DepositLiquidityInput<
   TAccountLpMint extends string = string,
   TAccountFundingAccount extends string = string,
   TAccountLpReceiver extends string = string,
+  TAccountRequest extends string = string,
   TAccountSettlementPriceUpdate extends string = string,
   TAccountTokenProgram extends string = string,
+  TAccountSystemProgram extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
+  /** Pays the deposit, the request's rent and the keeper fee. */
   owner: TransactionSigner<TAccountOwner>;
   config: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   vault: Address<TAccountVault>;
   lpMint: Address<TAccountLpMint>;
-  /** Pays the deposit. */
   fundingAccount: Address<TAccountFundingAccount>;
-  /** Receives the LP shares (any holder). */
+  /** Will receive the LP shares (any holder). */
   lpReceiver: Address<TAccountLpReceiver>;
+  request: Address<TAccountRequest>;
   settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
   tokenProgram?: Address<TAccountTokenProgram>;
+  systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
   amount: DepositLiquidityInstructionDataArgs["amount"];
@@ -331,8 +377,10 @@ export function getDepositLiquidityInstruction<
   TAccountLpMint extends string,
   TAccountFundingAccount extends string,
   TAccountLpReceiver extends string,
+  TAccountRequest extends string,
   TAccountSettlementPriceUpdate extends string,
   TAccountTokenProgram extends string,
+  TAccountSystemProgram extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
   TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
@@ -345,8 +393,10 @@ export function getDepositLiquidityInstruction<
     TAccountLpMint,
     TAccountFundingAccount,
     TAccountLpReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >,
@@ -360,8 +410,10 @@ export function getDepositLiquidityInstruction<
   TAccountLpMint,
   TAccountFundingAccount,
   TAccountLpReceiver,
+  TAccountRequest,
   TAccountSettlementPriceUpdate,
   TAccountTokenProgram,
+  TAccountSystemProgram,
   TAccountEventAuthority,
   TAccountProgram
 > {
@@ -370,18 +422,20 @@ export function getDepositLiquidityInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     config: { value: input.config ?? null, isWritable: false },
     pool: { value: input.pool ?? null, isWritable: true },
     vault: { value: input.vault ?? null, isWritable: true },
-    lpMint: { value: input.lpMint ?? null, isWritable: true },
+    lpMint: { value: input.lpMint ?? null, isWritable: false },
     fundingAccount: { value: input.fundingAccount ?? null, isWritable: true },
-    lpReceiver: { value: input.lpReceiver ?? null, isWritable: true },
+    lpReceiver: { value: input.lpReceiver ?? null, isWritable: false },
+    request: { value: input.request ?? null, isWritable: true },
     settlementPriceUpdate: {
       value: input.settlementPriceUpdate ?? null,
       isWritable: false,
     },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    systemProgram: { value: input.systemProgram ?? null, isWritable: false },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
   };
@@ -398,6 +452,10 @@ export function getDepositLiquidityInstruction<
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
   }
+  if (!accounts.systemProgram.value) {
+    accounts.systemProgram.value =
+      "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
+  }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
@@ -409,8 +467,10 @@ export function getDepositLiquidityInstruction<
       getAccountMeta("lpMint", accounts.lpMint),
       getAccountMeta("fundingAccount", accounts.fundingAccount),
       getAccountMeta("lpReceiver", accounts.lpReceiver),
+      getAccountMeta("request", accounts.request),
       getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
       getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("systemProgram", accounts.systemProgram),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
     ],
@@ -427,8 +487,10 @@ export function getDepositLiquidityInstruction<
     TAccountLpMint,
     TAccountFundingAccount,
     TAccountLpReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >);
@@ -440,19 +502,21 @@ export type ParsedDepositLiquidityInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /** Pays the deposit, the request's rent and the keeper fee. */
     owner: TAccountMetas[0];
     config: TAccountMetas[1];
     pool: TAccountMetas[2];
     vault: TAccountMetas[3];
     lpMint: TAccountMetas[4];
-    /** Pays the deposit. */
     fundingAccount: TAccountMetas[5];
-    /** Receives the LP shares (any holder). */
+    /** Will receive the LP shares (any holder). */
     lpReceiver: TAccountMetas[6];
-    settlementPriceUpdate: TAccountMetas[7];
-    tokenProgram: TAccountMetas[8];
-    eventAuthority: TAccountMetas[9];
-    program: TAccountMetas[10];
+    request: TAccountMetas[7];
+    settlementPriceUpdate: TAccountMetas[8];
+    tokenProgram: TAccountMetas[9];
+    systemProgram: TAccountMetas[10];
+    eventAuthority: TAccountMetas[11];
+    program: TAccountMetas[12];
   };
   data: DepositLiquidityInstructionData;
 };
@@ -465,12 +529,12 @@ export function parseDepositLiquidityInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedDepositLiquidityInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 11) {
+  if (instruction.accounts.length < 13) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 11,
+        expectedAccountMetas: 13,
       },
     );
   }
@@ -490,8 +554,10 @@ export function parseDepositLiquidityInstruction<
       lpMint: getNextAccount(),
       fundingAccount: getNextAccount(),
       lpReceiver: getNextAccount(),
+      request: getNextAccount(),
       settlementPriceUpdate: getNextAccount(),
       tokenProgram: getNextAccount(),
+      systemProgram: getNextAccount(),
       eventAuthority: getNextAccount(),
       program: getNextAccount(),
     },

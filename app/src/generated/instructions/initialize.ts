@@ -14,6 +14,7 @@ import {
   getAddressEncoder,
   getBytesDecoder,
   getBytesEncoder,
+  getProgramDerivedAddress,
   getStructDecoder,
   getStructEncoder,
   SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
@@ -53,6 +54,7 @@ export type InitializeInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountProgramData extends string | AccountMeta<string> = string,
   TAccountSystemProgram extends string | AccountMeta<string> =
     "11111111111111111111111111111111",
   TAccountEventAuthority extends string | AccountMeta<string> = string,
@@ -69,6 +71,9 @@ export type InitializeInstruction<
       TAccountConfig extends string
         ? WritableAccount<TAccountConfig>
         : TAccountConfig,
+      TAccountProgramData extends string
+        ? ReadonlyAccount<TAccountProgramData>
+        : TAccountProgramData,
       TAccountSystemProgram extends string
         ? ReadonlyAccount<TAccountSystemProgram>
         : TAccountSystemProgram,
@@ -119,12 +124,18 @@ export function getInitializeInstructionDataCodec(): FixedSizeCodec<
 export type InitializeAsyncInput<
   TAccountAdmin extends string = string,
   TAccountConfig extends string = string,
+  TAccountProgramData extends string = string,
   TAccountSystemProgram extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   config?: Address<TAccountConfig>;
+  /**
+   * This program's ProgramData account (upgradeable loader), whose upgrade authority
+   * must sign as `admin`.
+   */
+  programData?: Address<TAccountProgramData>;
   systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
@@ -134,6 +145,7 @@ export type InitializeAsyncInput<
 export async function getInitializeInstructionAsync<
   TAccountAdmin extends string,
   TAccountConfig extends string,
+  TAccountProgramData extends string,
   TAccountSystemProgram extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
@@ -142,6 +154,7 @@ export async function getInitializeInstructionAsync<
   input: InitializeAsyncInput<
     TAccountAdmin,
     TAccountConfig,
+    TAccountProgramData,
     TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
@@ -152,6 +165,7 @@ export async function getInitializeInstructionAsync<
     TProgramAddress,
     TAccountAdmin,
     TAccountConfig,
+    TAccountProgramData,
     TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
@@ -164,6 +178,7 @@ export async function getInitializeInstructionAsync<
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: true },
     config: { value: input.config ?? null, isWritable: true },
+    programData: { value: input.programData ?? null, isWritable: false },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
@@ -180,6 +195,21 @@ export async function getInitializeInstructionAsync<
   if (!accounts.config.value) {
     accounts.config.value = await findConfigPda();
   }
+  if (!accounts.programData.value) {
+    accounts.programData.value = await getProgramDerivedAddress({
+      programAddress:
+        "BPFLoaderUpgradeab1e11111111111111111111111" as Address<"BPFLoaderUpgradeab1e11111111111111111111111">,
+      seeds: [
+        getBytesEncoder().encode(
+          new Uint8Array([
+            31, 88, 192, 225, 171, 132, 174, 65, 251, 217, 65, 15, 31, 229, 146,
+            220, 145, 179, 106, 109, 97, 103, 214, 61, 250, 26, 97, 68, 88, 227,
+            89, 228,
+          ]),
+        ),
+      ],
+    });
+  }
   if (!accounts.systemProgram.value) {
     accounts.systemProgram.value =
       "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
@@ -190,6 +220,7 @@ export async function getInitializeInstructionAsync<
     accounts: [
       getAccountMeta("admin", accounts.admin),
       getAccountMeta("config", accounts.config),
+      getAccountMeta("programData", accounts.programData),
       getAccountMeta("systemProgram", accounts.systemProgram),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
@@ -202,6 +233,7 @@ export async function getInitializeInstructionAsync<
     TProgramAddress,
     TAccountAdmin,
     TAccountConfig,
+    TAccountProgramData,
     TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
@@ -211,12 +243,18 @@ export async function getInitializeInstructionAsync<
 export type InitializeInput<
   TAccountAdmin extends string = string,
   TAccountConfig extends string = string,
+  TAccountProgramData extends string = string,
   TAccountSystemProgram extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   config: Address<TAccountConfig>;
+  /**
+   * This program's ProgramData account (upgradeable loader), whose upgrade authority
+   * must sign as `admin`.
+   */
+  programData: Address<TAccountProgramData>;
   systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
@@ -226,6 +264,7 @@ export type InitializeInput<
 export function getInitializeInstruction<
   TAccountAdmin extends string,
   TAccountConfig extends string,
+  TAccountProgramData extends string,
   TAccountSystemProgram extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
@@ -234,6 +273,7 @@ export function getInitializeInstruction<
   input: InitializeInput<
     TAccountAdmin,
     TAccountConfig,
+    TAccountProgramData,
     TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
@@ -243,6 +283,7 @@ export function getInitializeInstruction<
   TProgramAddress,
   TAccountAdmin,
   TAccountConfig,
+  TAccountProgramData,
   TAccountSystemProgram,
   TAccountEventAuthority,
   TAccountProgram
@@ -254,6 +295,7 @@ export function getInitializeInstruction<
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: true },
     config: { value: input.config ?? null, isWritable: true },
+    programData: { value: input.programData ?? null, isWritable: false },
     systemProgram: { value: input.systemProgram ?? null, isWritable: false },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
@@ -277,6 +319,7 @@ export function getInitializeInstruction<
     accounts: [
       getAccountMeta("admin", accounts.admin),
       getAccountMeta("config", accounts.config),
+      getAccountMeta("programData", accounts.programData),
       getAccountMeta("systemProgram", accounts.systemProgram),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
@@ -289,6 +332,7 @@ export function getInitializeInstruction<
     TProgramAddress,
     TAccountAdmin,
     TAccountConfig,
+    TAccountProgramData,
     TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
@@ -303,9 +347,14 @@ export type ParsedInitializeInstruction<
   accounts: {
     admin: TAccountMetas[0];
     config: TAccountMetas[1];
-    systemProgram: TAccountMetas[2];
-    eventAuthority: TAccountMetas[3];
-    program: TAccountMetas[4];
+    /**
+     * This program's ProgramData account (upgradeable loader), whose upgrade authority
+     * must sign as `admin`.
+     */
+    programData: TAccountMetas[2];
+    systemProgram: TAccountMetas[3];
+    eventAuthority: TAccountMetas[4];
+    program: TAccountMetas[5];
   };
   data: InitializeInstructionData;
 };
@@ -318,12 +367,12 @@ export function parseInitializeInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedInitializeInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 5) {
+  if (instruction.accounts.length < 6) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 5,
+        expectedAccountMetas: 6,
       },
     );
   }
@@ -338,6 +387,7 @@ export function parseInitializeInstruction<
     accounts: {
       admin: getNextAccount(),
       config: getNextAccount(),
+      programData: getNextAccount(),
       systemProgram: getNextAccount(),
       eventAuthority: getNextAccount(),
       program: getNextAccount(),

@@ -58,6 +58,7 @@ export type UpdateMarketParamsInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
   TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountEventAuthority extends string | AccountMeta<string> = string,
   TAccountProgram extends string | AccountMeta<string> = string,
@@ -73,6 +74,9 @@ export type UpdateMarketParamsInstruction<
       TAccountConfig extends string
         ? ReadonlyAccount<TAccountConfig>
         : TAccountConfig,
+      TAccountPool extends string
+        ? ReadonlyAccount<TAccountPool>
+        : TAccountPool,
       TAccountMarket extends string
         ? WritableAccount<TAccountMarket>
         : TAccountMarket,
@@ -128,12 +132,14 @@ export function getUpdateMarketParamsInstructionDataCodec(): FixedSizeCodec<
 export type UpdateMarketParamsAsyncInput<
   TAccountAdmin extends string = string,
   TAccountConfig extends string = string,
+  TAccountPool extends string = string,
   TAccountMarket extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   config?: Address<TAccountConfig>;
+  pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
@@ -143,6 +149,7 @@ export type UpdateMarketParamsAsyncInput<
 export async function getUpdateMarketParamsInstructionAsync<
   TAccountAdmin extends string,
   TAccountConfig extends string,
+  TAccountPool extends string,
   TAccountMarket extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
@@ -151,6 +158,7 @@ export async function getUpdateMarketParamsInstructionAsync<
   input: UpdateMarketParamsAsyncInput<
     TAccountAdmin,
     TAccountConfig,
+    TAccountPool,
     TAccountMarket,
     TAccountEventAuthority,
     TAccountProgram
@@ -161,6 +169,7 @@ export async function getUpdateMarketParamsInstructionAsync<
     TProgramAddress,
     TAccountAdmin,
     TAccountConfig,
+    TAccountPool,
     TAccountMarket,
     TAccountEventAuthority,
     TAccountProgram
@@ -173,6 +182,7 @@ export async function getUpdateMarketParamsInstructionAsync<
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: false },
     config: { value: input.config ?? null, isWritable: false },
+    pool: { value: input.pool ?? null, isWritable: false },
     market: { value: input.market ?? null, isWritable: true },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
@@ -195,6 +205,7 @@ export async function getUpdateMarketParamsInstructionAsync<
     accounts: [
       getAccountMeta("admin", accounts.admin),
       getAccountMeta("config", accounts.config),
+      getAccountMeta("pool", accounts.pool),
       getAccountMeta("market", accounts.market),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
@@ -207,6 +218,7 @@ export async function getUpdateMarketParamsInstructionAsync<
     TProgramAddress,
     TAccountAdmin,
     TAccountConfig,
+    TAccountPool,
     TAccountMarket,
     TAccountEventAuthority,
     TAccountProgram
@@ -216,12 +228,14 @@ export async function getUpdateMarketParamsInstructionAsync<
 export type UpdateMarketParamsInput<
   TAccountAdmin extends string = string,
   TAccountConfig extends string = string,
+  TAccountPool extends string = string,
   TAccountMarket extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   config: Address<TAccountConfig>;
+  pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
@@ -231,6 +245,7 @@ export type UpdateMarketParamsInput<
 export function getUpdateMarketParamsInstruction<
   TAccountAdmin extends string,
   TAccountConfig extends string,
+  TAccountPool extends string,
   TAccountMarket extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
@@ -239,6 +254,7 @@ export function getUpdateMarketParamsInstruction<
   input: UpdateMarketParamsInput<
     TAccountAdmin,
     TAccountConfig,
+    TAccountPool,
     TAccountMarket,
     TAccountEventAuthority,
     TAccountProgram
@@ -248,6 +264,7 @@ export function getUpdateMarketParamsInstruction<
   TProgramAddress,
   TAccountAdmin,
   TAccountConfig,
+  TAccountPool,
   TAccountMarket,
   TAccountEventAuthority,
   TAccountProgram
@@ -259,6 +276,7 @@ export function getUpdateMarketParamsInstruction<
   const originalAccounts = {
     admin: { value: input.admin ?? null, isWritable: false },
     config: { value: input.config ?? null, isWritable: false },
+    pool: { value: input.pool ?? null, isWritable: false },
     market: { value: input.market ?? null, isWritable: true },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
@@ -276,6 +294,7 @@ export function getUpdateMarketParamsInstruction<
     accounts: [
       getAccountMeta("admin", accounts.admin),
       getAccountMeta("config", accounts.config),
+      getAccountMeta("pool", accounts.pool),
       getAccountMeta("market", accounts.market),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
@@ -288,6 +307,7 @@ export function getUpdateMarketParamsInstruction<
     TProgramAddress,
     TAccountAdmin,
     TAccountConfig,
+    TAccountPool,
     TAccountMarket,
     TAccountEventAuthority,
     TAccountProgram
@@ -302,9 +322,10 @@ export type ParsedUpdateMarketParamsInstruction<
   accounts: {
     admin: TAccountMetas[0];
     config: TAccountMetas[1];
-    market: TAccountMetas[2];
-    eventAuthority: TAccountMetas[3];
-    program: TAccountMetas[4];
+    pool: TAccountMetas[2];
+    market: TAccountMetas[3];
+    eventAuthority: TAccountMetas[4];
+    program: TAccountMetas[5];
   };
   data: UpdateMarketParamsInstructionData;
 };
@@ -317,12 +338,12 @@ export function parseUpdateMarketParamsInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedUpdateMarketParamsInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 5) {
+  if (instruction.accounts.length < 6) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 5,
+        expectedAccountMetas: 6,
       },
     );
   }
@@ -337,6 +358,7 @@ export function parseUpdateMarketParamsInstruction<
     accounts: {
       admin: getNextAccount(),
       config: getNextAccount(),
+      pool: getNextAccount(),
       market: getNextAccount(),
       eventAuthority: getNextAccount(),
       program: getNextAccount(),

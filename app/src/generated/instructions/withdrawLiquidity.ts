@@ -29,16 +29,17 @@ import {
   type InstructionWithAccounts,
   type InstructionWithData,
   type ReadonlyAccount,
-  type ReadonlySignerAccount,
   type ReadonlyUint8Array,
   type TransactionSigner,
   type WritableAccount,
+  type WritableSignerAccount,
 } from "@solana/kit";
 import {
   getAccountMetaFactory,
+  getAddressFromResolvedInstructionAccount,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
+import { findConfigPda, findRequestPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const WITHDRAW_LIQUIDITY_DISCRIMINATOR: ReadonlyUint8Array =
@@ -55,13 +56,15 @@ export type WithdrawLiquidityInstruction<
   TAccountOwner extends string | AccountMeta<string> = string,
   TAccountConfig extends string | AccountMeta<string> = string,
   TAccountPool extends string | AccountMeta<string> = string,
-  TAccountVault extends string | AccountMeta<string> = string,
   TAccountLpMint extends string | AccountMeta<string> = string,
   TAccountLpAccount extends string | AccountMeta<string> = string,
   TAccountReceiver extends string | AccountMeta<string> = string,
+  TAccountRequest extends string | AccountMeta<string> = string,
   TAccountSettlementPriceUpdate extends string | AccountMeta<string> = string,
   TAccountTokenProgram extends string | AccountMeta<string> =
     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+  TAccountSystemProgram extends string | AccountMeta<string> =
+    "11111111111111111111111111111111",
   TAccountEventAuthority extends string | AccountMeta<string> = string,
   TAccountProgram extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -70,7 +73,7 @@ export type WithdrawLiquidityInstruction<
   InstructionWithAccounts<
     [
       TAccountOwner extends string
-        ? ReadonlySignerAccount<TAccountOwner> &
+        ? WritableSignerAccount<TAccountOwner> &
             AccountSignerMeta<TAccountOwner>
         : TAccountOwner,
       TAccountConfig extends string
@@ -79,9 +82,6 @@ export type WithdrawLiquidityInstruction<
       TAccountPool extends string
         ? WritableAccount<TAccountPool>
         : TAccountPool,
-      TAccountVault extends string
-        ? WritableAccount<TAccountVault>
-        : TAccountVault,
       TAccountLpMint extends string
         ? WritableAccount<TAccountLpMint>
         : TAccountLpMint,
@@ -89,14 +89,20 @@ export type WithdrawLiquidityInstruction<
         ? WritableAccount<TAccountLpAccount>
         : TAccountLpAccount,
       TAccountReceiver extends string
-        ? WritableAccount<TAccountReceiver>
+        ? ReadonlyAccount<TAccountReceiver>
         : TAccountReceiver,
+      TAccountRequest extends string
+        ? WritableAccount<TAccountRequest>
+        : TAccountRequest,
       TAccountSettlementPriceUpdate extends string
         ? ReadonlyAccount<TAccountSettlementPriceUpdate>
         : TAccountSettlementPriceUpdate,
       TAccountTokenProgram extends string
         ? ReadonlyAccount<TAccountTokenProgram>
         : TAccountTokenProgram,
+      TAccountSystemProgram extends string
+        ? ReadonlyAccount<TAccountSystemProgram>
+        : TAccountSystemProgram,
       TAccountEventAuthority extends string
         ? ReadonlyAccount<TAccountEventAuthority>
         : TAccountEventAuthority,
@@ -151,29 +157,29 @@ export type WithdrawLiquidityAsyncInput<
   TAccountOwner extends string = string,
   TAccountConfig extends string = string,
   TAccountPool extends string = string,
-  TAccountVault extends string = string,
   TAccountLpMint extends string = string,
   TAccountLpAccount extends string = string,
   TAccountReceiver extends string = string,
+  TAccountRequest extends string = string,
   TAccountSettlementPriceUpdate extends string = string,
   TAccountTokenProgram extends string = string,
+  TAccountSystemProgram extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
+  /** Holds the shares; pays the request's rent and the keeper fee. */
   owner: TransactionSigner<TAccountOwner>;
   config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
-  vault: Address<TAccountVault>;
   lpMint: Address<TAccountLpMint>;
   /** Holds the shares to burn. */
   lpAccount: Address<TAccountLpAccount>;
-  /**
-   * Receives the settlement tokens (any holder).
-   * (Anchor refuses the vault here: a mutable account passed twice.)
-   */
+  /** Will receive the settlement tokens (any holder, not the vault). */
   receiver: Address<TAccountReceiver>;
+  request?: Address<TAccountRequest>;
   settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
   tokenProgram?: Address<TAccountTokenProgram>;
+  systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
   shares: WithdrawLiquidityInstructionDataArgs["shares"];
@@ -184,12 +190,13 @@ export async function getWithdrawLiquidityInstructionAsync<
   TAccountOwner extends string,
   TAccountConfig extends string,
   TAccountPool extends string,
-  TAccountVault extends string,
   TAccountLpMint extends string,
   TAccountLpAccount extends string,
   TAccountReceiver extends string,
+  TAccountRequest extends string,
   TAccountSettlementPriceUpdate extends string,
   TAccountTokenProgram extends string,
+  TAccountSystemProgram extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
   TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
@@ -198,12 +205,13 @@ export async function getWithdrawLiquidityInstructionAsync<
     TAccountOwner,
     TAccountConfig,
     TAccountPool,
-    TAccountVault,
     TAccountLpMint,
     TAccountLpAccount,
     TAccountReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >,
@@ -214,12 +222,13 @@ export async function getWithdrawLiquidityInstructionAsync<
     TAccountOwner,
     TAccountConfig,
     TAccountPool,
-    TAccountVault,
     TAccountLpMint,
     TAccountLpAccount,
     TAccountReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >
@@ -229,18 +238,19 @@ export async function getWithdrawLiquidityInstructionAsync<
 
   // Original accounts.
   const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     config: { value: input.config ?? null, isWritable: false },
     pool: { value: input.pool ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
     lpMint: { value: input.lpMint ?? null, isWritable: true },
     lpAccount: { value: input.lpAccount ?? null, isWritable: true },
-    receiver: { value: input.receiver ?? null, isWritable: true },
+    receiver: { value: input.receiver ?? null, isWritable: false },
+    request: { value: input.request ?? null, isWritable: true },
     settlementPriceUpdate: {
       value: input.settlementPriceUpdate ?? null,
       isWritable: false,
     },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    systemProgram: { value: input.systemProgram ?? null, isWritable: false },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
   };
@@ -256,9 +266,25 @@ export async function getWithdrawLiquidityInstructionAsync<
   if (!accounts.config.value) {
     accounts.config.value = await findConfigPda();
   }
+  if (!accounts.request.value) {
+    accounts.request.value = await findRequestPda({
+      pool: getAddressFromResolvedInstructionAccount(
+        "pool",
+        accounts.pool.value,
+      ),
+      owner: getAddressFromResolvedInstructionAccount(
+        "owner",
+        accounts.owner.value,
+      ),
+    });
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
+  }
+  if (!accounts.systemProgram.value) {
+    accounts.systemProgram.value =
+      "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
   }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
@@ -267,12 +293,13 @@ export async function getWithdrawLiquidityInstructionAsync<
       getAccountMeta("owner", accounts.owner),
       getAccountMeta("config", accounts.config),
       getAccountMeta("pool", accounts.pool),
-      getAccountMeta("vault", accounts.vault),
       getAccountMeta("lpMint", accounts.lpMint),
       getAccountMeta("lpAccount", accounts.lpAccount),
       getAccountMeta("receiver", accounts.receiver),
+      getAccountMeta("request", accounts.request),
       getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
       getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("systemProgram", accounts.systemProgram),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
     ],
@@ -285,12 +312,13 @@ export async function getWithdrawLiquidityInstructionAsync<
     TAccountOwner,
     TAccountConfig,
     TAccountPool,
-    TAccountVault,
     TAccountLpMint,
     TAccountLpAccount,
     TAccountReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >);
@@ -300,29 +328,29 @@ export type WithdrawLiquidityInput<
   TAccountOwner extends string = string,
   TAccountConfig extends string = string,
   TAccountPool extends string = string,
-  TAccountVault extends string = string,
   TAccountLpMint extends string = string,
   TAccountLpAccount extends string = string,
   TAccountReceiver extends string = string,
+  TAccountRequest extends string = string,
   TAccountSettlementPriceUpdate extends string = string,
   TAccountTokenProgram extends string = string,
+  TAccountSystemProgram extends string = string,
   TAccountEventAuthority extends string = string,
   TAccountProgram extends string = string,
 > = {
+  /** Holds the shares; pays the request's rent and the keeper fee. */
   owner: TransactionSigner<TAccountOwner>;
   config: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
-  vault: Address<TAccountVault>;
   lpMint: Address<TAccountLpMint>;
   /** Holds the shares to burn. */
   lpAccount: Address<TAccountLpAccount>;
-  /**
-   * Receives the settlement tokens (any holder).
-   * (Anchor refuses the vault here: a mutable account passed twice.)
-   */
+  /** Will receive the settlement tokens (any holder, not the vault). */
   receiver: Address<TAccountReceiver>;
+  request: Address<TAccountRequest>;
   settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
   tokenProgram?: Address<TAccountTokenProgram>;
+  systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
   shares: WithdrawLiquidityInstructionDataArgs["shares"];
@@ -333,12 +361,13 @@ export function getWithdrawLiquidityInstruction<
   TAccountOwner extends string,
   TAccountConfig extends string,
   TAccountPool extends string,
-  TAccountVault extends string,
   TAccountLpMint extends string,
   TAccountLpAccount extends string,
   TAccountReceiver extends string,
+  TAccountRequest extends string,
   TAccountSettlementPriceUpdate extends string,
   TAccountTokenProgram extends string,
+  TAccountSystemProgram extends string,
   TAccountEventAuthority extends string,
   TAccountProgram extends string,
   TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
@@ -347,12 +376,13 @@ export function getWithdrawLiquidityInstruction<
     TAccountOwner,
     TAccountConfig,
     TAccountPool,
-    TAccountVault,
     TAccountLpMint,
     TAccountLpAccount,
     TAccountReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >,
@@ -362,12 +392,13 @@ export function getWithdrawLiquidityInstruction<
   TAccountOwner,
   TAccountConfig,
   TAccountPool,
-  TAccountVault,
   TAccountLpMint,
   TAccountLpAccount,
   TAccountReceiver,
+  TAccountRequest,
   TAccountSettlementPriceUpdate,
   TAccountTokenProgram,
+  TAccountSystemProgram,
   TAccountEventAuthority,
   TAccountProgram
 > {
@@ -376,18 +407,19 @@ export function getWithdrawLiquidityInstruction<
 
   // Original accounts.
   const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: false },
+    owner: { value: input.owner ?? null, isWritable: true },
     config: { value: input.config ?? null, isWritable: false },
     pool: { value: input.pool ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
     lpMint: { value: input.lpMint ?? null, isWritable: true },
     lpAccount: { value: input.lpAccount ?? null, isWritable: true },
-    receiver: { value: input.receiver ?? null, isWritable: true },
+    receiver: { value: input.receiver ?? null, isWritable: false },
+    request: { value: input.request ?? null, isWritable: true },
     settlementPriceUpdate: {
       value: input.settlementPriceUpdate ?? null,
       isWritable: false,
     },
     tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
+    systemProgram: { value: input.systemProgram ?? null, isWritable: false },
     eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
     program: { value: input.program ?? null, isWritable: false },
   };
@@ -404,6 +436,10 @@ export function getWithdrawLiquidityInstruction<
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
   }
+  if (!accounts.systemProgram.value) {
+    accounts.systemProgram.value =
+      "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
+  }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({
@@ -411,12 +447,13 @@ export function getWithdrawLiquidityInstruction<
       getAccountMeta("owner", accounts.owner),
       getAccountMeta("config", accounts.config),
       getAccountMeta("pool", accounts.pool),
-      getAccountMeta("vault", accounts.vault),
       getAccountMeta("lpMint", accounts.lpMint),
       getAccountMeta("lpAccount", accounts.lpAccount),
       getAccountMeta("receiver", accounts.receiver),
+      getAccountMeta("request", accounts.request),
       getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
       getAccountMeta("tokenProgram", accounts.tokenProgram),
+      getAccountMeta("systemProgram", accounts.systemProgram),
       getAccountMeta("eventAuthority", accounts.eventAuthority),
       getAccountMeta("program", accounts.program),
     ],
@@ -429,12 +466,13 @@ export function getWithdrawLiquidityInstruction<
     TAccountOwner,
     TAccountConfig,
     TAccountPool,
-    TAccountVault,
     TAccountLpMint,
     TAccountLpAccount,
     TAccountReceiver,
+    TAccountRequest,
     TAccountSettlementPriceUpdate,
     TAccountTokenProgram,
+    TAccountSystemProgram,
     TAccountEventAuthority,
     TAccountProgram
   >);
@@ -446,22 +484,21 @@ export type ParsedWithdrawLiquidityInstruction<
 > = {
   programAddress: Address<TProgram>;
   accounts: {
+    /** Holds the shares; pays the request's rent and the keeper fee. */
     owner: TAccountMetas[0];
     config: TAccountMetas[1];
     pool: TAccountMetas[2];
-    vault: TAccountMetas[3];
-    lpMint: TAccountMetas[4];
+    lpMint: TAccountMetas[3];
     /** Holds the shares to burn. */
-    lpAccount: TAccountMetas[5];
-    /**
-     * Receives the settlement tokens (any holder).
-     * (Anchor refuses the vault here: a mutable account passed twice.)
-     */
-    receiver: TAccountMetas[6];
+    lpAccount: TAccountMetas[4];
+    /** Will receive the settlement tokens (any holder, not the vault). */
+    receiver: TAccountMetas[5];
+    request: TAccountMetas[6];
     settlementPriceUpdate: TAccountMetas[7];
     tokenProgram: TAccountMetas[8];
-    eventAuthority: TAccountMetas[9];
-    program: TAccountMetas[10];
+    systemProgram: TAccountMetas[9];
+    eventAuthority: TAccountMetas[10];
+    program: TAccountMetas[11];
   };
   data: WithdrawLiquidityInstructionData;
 };
@@ -474,12 +511,12 @@ export function parseWithdrawLiquidityInstruction<
     InstructionWithAccounts<TAccountMetas> &
     InstructionWithData<ReadonlyUint8Array>,
 ): ParsedWithdrawLiquidityInstruction<TProgram, TAccountMetas> {
-  if (instruction.accounts.length < 11) {
+  if (instruction.accounts.length < 12) {
     throw new SolanaError(
       SOLANA_ERROR__PROGRAM_CLIENTS__INSUFFICIENT_ACCOUNT_METAS,
       {
         actualAccountMetas: instruction.accounts.length,
-        expectedAccountMetas: 11,
+        expectedAccountMetas: 12,
       },
     );
   }
@@ -495,12 +532,13 @@ export function parseWithdrawLiquidityInstruction<
       owner: getNextAccount(),
       config: getNextAccount(),
       pool: getNextAccount(),
-      vault: getNextAccount(),
       lpMint: getNextAccount(),
       lpAccount: getNextAccount(),
       receiver: getNextAccount(),
+      request: getNextAccount(),
       settlementPriceUpdate: getNextAccount(),
       tokenProgram: getNextAccount(),
+      systemProgram: getNextAccount(),
       eventAuthority: getNextAccount(),
       program: getNextAccount(),
     },

@@ -9,4 +9,5 @@
 export * from "./config";
 export * from "./lpMint";
 export * from "./pool";
+export * from "./request";
 export * from "./vault";

@@ -34,11 +34,14 @@ import {
 } from "@solana/program-client-core";
 import {
   getConfigCodec,
+  getLiquidityRequestCodec,
   getMarketCodec,
   getPoolCodec,
   getPositionCodec,
   type Config,
   type ConfigArgs,
+  type LiquidityRequest,
+  type LiquidityRequestArgs,
   type Market,
   type MarketArgs,
   type Pool,
@@ -50,11 +53,13 @@ import {
   getAcceptAdminInstructionAsync,
   getAddCollateralInstructionAsync,
   getAutoDeleverageInstructionAsync,
+  getCancelLiquidityRequestInstruction,
   getCollectProtocolFeesInstructionAsync,
   getCreateMarketInstructionAsync,
   getCreatePoolInstructionAsync,
   getDecreasePositionInstructionAsync,
   getDepositLiquidityInstructionAsync,
+  getExecuteLiquidityRequestInstructionAsync,
   getExecuteTriggerOrderInstructionAsync,
   getGetPoolValueInstruction,
   getGetPositionHealthInstruction,
@@ -74,11 +79,13 @@ import {
   parseAcceptAdminInstruction,
   parseAddCollateralInstruction,
   parseAutoDeleverageInstruction,
+  parseCancelLiquidityRequestInstruction,
   parseCollectProtocolFeesInstruction,
   parseCreateMarketInstruction,
   parseCreatePoolInstruction,
   parseDecreasePositionInstruction,
   parseDepositLiquidityInstruction,
+  parseExecuteLiquidityRequestInstruction,
   parseExecuteTriggerOrderInstruction,
   parseGetPoolValueInstruction,
   parseGetPositionHealthInstruction,
@@ -98,11 +105,13 @@ import {
   type AcceptAdminAsyncInput,
   type AddCollateralAsyncInput,
   type AutoDeleverageAsyncInput,
+  type CancelLiquidityRequestInput,
   type CollectProtocolFeesAsyncInput,
   type CreateMarketAsyncInput,
   type CreatePoolAsyncInput,
   type DecreasePositionAsyncInput,
   type DepositLiquidityAsyncInput,
+  type ExecuteLiquidityRequestAsyncInput,
   type ExecuteTriggerOrderAsyncInput,
   type GetPoolValueInput,
   type GetPositionHealthInput,
@@ -112,11 +121,13 @@ import {
   type ParsedAcceptAdminInstruction,
   type ParsedAddCollateralInstruction,
   type ParsedAutoDeleverageInstruction,
+  type ParsedCancelLiquidityRequestInstruction,
   type ParsedCollectProtocolFeesInstruction,
   type ParsedCreateMarketInstruction,
   type ParsedCreatePoolInstruction,
   type ParsedDecreasePositionInstruction,
   type ParsedDepositLiquidityInstruction,
+  type ParsedExecuteLiquidityRequestInstruction,
   type ParsedExecuteTriggerOrderInstruction,
   type ParsedGetPoolValueInstruction,
   type ParsedGetPositionHealthInstruction,
@@ -148,6 +159,7 @@ import {
   findConfigPda,
   findLpMintPda,
   findPoolPda,
+  findRequestPda,
   findVaultPda,
 } from "../pdas";
 
@@ -156,6 +168,7 @@ export const TIDEPOOL_PROGRAM_ADDRESS =
 
 export enum TidepoolAccount {
   Config,
+  LiquidityRequest,
   Market,
   Pool,
   Position,
@@ -175,6 +188,17 @@ export function identifyTidepoolAccount(
     )
   ) {
     return TidepoolAccount.Config;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([22, 207, 121, 48, 97, 240, 236, 91]),
+      ),
+      0,
+    )
+  ) {
+    return TidepoolAccount.LiquidityRequest;
   }
   if (
     containsBytes(
@@ -219,11 +243,13 @@ export enum TidepoolInstruction {
   AcceptAdmin,
   AddCollateral,
   AutoDeleverage,
+  CancelLiquidityRequest,
   CollectProtocolFees,
   CreateMarket,
   CreatePool,
   DecreasePosition,
   DepositLiquidity,
+  ExecuteLiquidityRequest,
   ExecuteTriggerOrder,
   GetPoolValue,
   GetPositionHealth,
@@ -283,6 +309,17 @@ export function identifyTidepoolInstruction(
     containsBytes(
       data,
       fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([29, 180, 71, 219, 210, 190, 114, 112]),
+      ),
+      0,
+    )
+  ) {
+    return TidepoolInstruction.CancelLiquidityRequest;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
         new Uint8Array([22, 67, 23, 98, 150, 178, 70, 220]),
       ),
       0,
@@ -333,6 +370,17 @@ export function identifyTidepoolInstruction(
     )
   ) {
     return TidepoolInstruction.DepositLiquidity;
+  }
+  if (
+    containsBytes(
+      data,
+      fixEncoderSize(getBytesEncoder(), 8).encode(
+        new Uint8Array([118, 232, 131, 10, 23, 238, 120, 109]),
+      ),
+      0,
+    )
+  ) {
+    return TidepoolInstruction.ExecuteLiquidityRequest;
   }
   if (
     containsBytes(
@@ -529,6 +577,9 @@ export type ParsedTidepoolInstruction<
       instructionType: TidepoolInstruction.AutoDeleverage;
     } & ParsedAutoDeleverageInstruction<TProgram>)
   | ({
+      instructionType: TidepoolInstruction.CancelLiquidityRequest;
+    } & ParsedCancelLiquidityRequestInstruction<TProgram>)
+  | ({
       instructionType: TidepoolInstruction.CollectProtocolFees;
     } & ParsedCollectProtocolFeesInstruction<TProgram>)
   | ({
@@ -543,6 +594,9 @@ export type ParsedTidepoolInstruction<
   | ({
       instructionType: TidepoolInstruction.DepositLiquidity;
     } & ParsedDepositLiquidityInstruction<TProgram>)
+  | ({
+      instructionType: TidepoolInstruction.ExecuteLiquidityRequest;
+    } & ParsedExecuteLiquidityRequestInstruction<TProgram>)
   | ({
       instructionType: TidepoolInstruction.ExecuteTriggerOrder;
     } & ParsedExecuteTriggerOrderInstruction<TProgram>)
@@ -618,6 +672,13 @@ export function parseTidepoolInstruction<TProgram extends string>(
         ...parseAutoDeleverageInstruction(instruction),
       };
     }
+    case TidepoolInstruction.CancelLiquidityRequest: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: TidepoolInstruction.CancelLiquidityRequest,
+        ...parseCancelLiquidityRequestInstruction(instruction),
+      };
+    }
     case TidepoolInstruction.CollectProtocolFees: {
       assertIsInstructionWithAccounts(instruction);
       return {
@@ -651,6 +712,13 @@ export function parseTidepoolInstruction<TProgram extends string>(
       return {
         instructionType: TidepoolInstruction.DepositLiquidity,
         ...parseDepositLiquidityInstruction(instruction),
+      };
+    }
+    case TidepoolInstruction.ExecuteLiquidityRequest: {
+      assertIsInstructionWithAccounts(instruction);
+      return {
+        instructionType: TidepoolInstruction.ExecuteLiquidityRequest,
+        ...parseExecuteLiquidityRequestInstruction(instruction),
       };
     }
     case TidepoolInstruction.ExecuteTriggerOrder: {
@@ -782,6 +850,8 @@ export type TidepoolPlugin = {
 export type TidepoolPluginAccounts = {
   config: ReturnType<typeof getConfigCodec> &
     SelfFetchFunctions<ConfigArgs, Config>;
+  liquidityRequest: ReturnType<typeof getLiquidityRequestCodec> &
+    SelfFetchFunctions<LiquidityRequestArgs, LiquidityRequest>;
   market: ReturnType<typeof getMarketCodec> &
     SelfFetchFunctions<MarketArgs, Market>;
   pool: ReturnType<typeof getPoolCodec> & SelfFetchFunctions<PoolArgs, Pool>;
@@ -802,6 +872,10 @@ export type TidepoolPluginInstructions = {
     input: AutoDeleverageAsyncInput,
   ) => ReturnType<typeof getAutoDeleverageInstructionAsync> &
     SelfPlanAndSendFunctions;
+  cancelLiquidityRequest: (
+    input: CancelLiquidityRequestInput,
+  ) => ReturnType<typeof getCancelLiquidityRequestInstruction> &
+    SelfPlanAndSendFunctions;
   collectProtocolFees: (
     input: CollectProtocolFeesAsyncInput,
   ) => ReturnType<typeof getCollectProtocolFeesInstructionAsync> &
@@ -821,6 +895,10 @@ export type TidepoolPluginInstructions = {
   depositLiquidity: (
     input: DepositLiquidityAsyncInput,
   ) => ReturnType<typeof getDepositLiquidityInstructionAsync> &
+    SelfPlanAndSendFunctions;
+  executeLiquidityRequest: (
+    input: ExecuteLiquidityRequestAsyncInput,
+  ) => ReturnType<typeof getExecuteLiquidityRequestInstructionAsync> &
     SelfPlanAndSendFunctions;
   executeTriggerOrder: (
     input: ExecuteTriggerOrderAsyncInput,
@@ -892,6 +970,7 @@ export type TidepoolPluginPdas = {
   pool: typeof findPoolPda;
   vault: typeof findVaultPda;
   lpMint: typeof findLpMintPda;
+  request: typeof findRequestPda;
 };
 
 export type TidepoolPluginRequirements = ClientWithRpc<
@@ -908,6 +987,10 @@ export function tidepoolProgram() {
       tidepool: <TidepoolPlugin>{
         accounts: {
           config: addSelfFetchFunctions(client, getConfigCodec()),
+          liquidityRequest: addSelfFetchFunctions(
+            client,
+            getLiquidityRequestCodec(),
+          ),
           market: addSelfFetchFunctions(client, getMarketCodec()),
           pool: addSelfFetchFunctions(client, getPoolCodec()),
           position: addSelfFetchFunctions(client, getPositionCodec()),
@@ -927,6 +1010,11 @@ export function tidepoolProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getAutoDeleverageInstructionAsync(input),
+            ),
+          cancelLiquidityRequest: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getCancelLiquidityRequestInstruction(input),
             ),
           collectProtocolFees: (input) =>
             addSelfPlanAndSendFunctions(
@@ -952,6 +1040,11 @@ export function tidepoolProgram() {
             addSelfPlanAndSendFunctions(
               client,
               getDepositLiquidityInstructionAsync(input),
+            ),
+          executeLiquidityRequest: (input) =>
+            addSelfPlanAndSendFunctions(
+              client,
+              getExecuteLiquidityRequestInstructionAsync(input),
             ),
           executeTriggerOrder: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1039,6 +1132,7 @@ export function tidepoolProgram() {
           pool: findPoolPda,
           vault: findVaultPda,
           lpMint: findLpMintPda,
+          request: findRequestPda,
         },
       },
     });

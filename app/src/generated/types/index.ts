@@ -6,7 +6,9 @@
  * @see https://github.com/codama-idl/codama
  */
 
+export * from "./boundPrices";
 export * from "./decreaseOutcome";
+export * from "./liquidityRequestKind";
 export * from "./marketParams";
 export * from "./openOutcome";
 export * from "./openQuote";
@@ -14,5 +16,6 @@ export * from "./oracleGuards";
 export * from "./poolParams";
 export * from "./poolValueView";
 export * from "./positionHealth";
+export * from "./priceBounds";
 export * from "./side";
 export * from "./sideState";

@@ -82,7 +82,10 @@ export type MarketParams = {
   borrowSlope2Bps: number;
   /** Funding rate at a skew equal to `max_skew_usd`, bps per year. `0..=1_000_000`. */
   fundingRateBps: number;
-  /** Liquidation fee to the keeper, bps of the closed notional. `0..=1000`. */
+  /**
+   * Liquidation fee to the keeper, bps of the closed notional. `0..=1000` and below
+   * `base_maintenance_margin_bps`.
+   */
   liquidationFeeBps: number;
   /** Keeper fee for executing a trigger order, USD (`expo = -6`). `<= 1000 USD`. */
   keeperFeeUsd: bigint;
@@ -142,7 +145,10 @@ export type MarketParamsArgs = {
   borrowSlope2Bps: number;
   /** Funding rate at a skew equal to `max_skew_usd`, bps per year. `0..=1_000_000`. */
   fundingRateBps: number;
-  /** Liquidation fee to the keeper, bps of the closed notional. `0..=1000`. */
+  /**
+   * Liquidation fee to the keeper, bps of the closed notional. `0..=1000` and below
+   * `base_maintenance_margin_bps`.
+   */
   liquidationFeeBps: number;
   /** Keeper fee for executing a trigger order, USD (`expo = -6`). `<= 1000 USD`. */
   keeperFeeUsd: number | bigint;

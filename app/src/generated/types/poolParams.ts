@@ -12,6 +12,10 @@ import {
   getStructEncoder,
   getU16Decoder,
   getU16Encoder,
+  getU32Decoder,
+  getU32Encoder,
+  getU64Decoder,
+  getU64Encoder,
   type FixedSizeCodec,
   type FixedSizeDecoder,
   type FixedSizeEncoder,
@@ -45,6 +49,19 @@ export type PoolParams = {
   maxPnlFactorBps: number;
   /** Protocol's share of trading fees, bps of each fee. `0..=10000`. */
   protocolFeeShareBps: number;
+  /**
+   * LP deposits and withdrawals are requests that a keeper executes with prices published
+   * at least this long after the request: longer than any gap between the cluster clock
+   * and the oracle's, so that no price known at the request can be used to execute it.
+   * Seconds, above `ORACLE_MAX_FUTURE_SECONDS` (how far a price may run ahead of the
+   * cluster clock) and at most `3600`.
+   */
+  lpRequestDelaySeconds: number;
+  /**
+   * Lamports a requester pays into its request for the keeper that executes it (returned
+   * on cancellation). `0..=1 SOL`.
+   */
+  lpRequestKeeperFeeLamports: bigint;
 };
 
 export type PoolParamsArgs = {
@@ -68,6 +85,19 @@ export type PoolParamsArgs = {
   maxPnlFactorBps: number;
   /** Protocol's share of trading fees, bps of each fee. `0..=10000`. */
   protocolFeeShareBps: number;
+  /**
+   * LP deposits and withdrawals are requests that a keeper executes with prices published
+   * at least this long after the request: longer than any gap between the cluster clock
+   * and the oracle's, so that no price known at the request can be used to execute it.
+   * Seconds, above `ORACLE_MAX_FUTURE_SECONDS` (how far a price may run ahead of the
+   * cluster clock) and at most `3600`.
+   */
+  lpRequestDelaySeconds: number;
+  /**
+   * Lamports a requester pays into its request for the keeper that executes it (returned
+   * on cancellation). `0..=1 SOL`.
+   */
+  lpRequestKeeperFeeLamports: number | bigint;
 };
 
 export function getPoolParamsEncoder(): FixedSizeEncoder<PoolParamsArgs> {
@@ -79,6 +109,8 @@ export function getPoolParamsEncoder(): FixedSizeEncoder<PoolParamsArgs> {
     ["maxUtilizationBps", getU16Encoder()],
     ["maxPnlFactorBps", getU16Encoder()],
     ["protocolFeeShareBps", getU16Encoder()],
+    ["lpRequestDelaySeconds", getU32Encoder()],
+    ["lpRequestKeeperFeeLamports", getU64Encoder()],
   ]);
 }
 
@@ -91,6 +123,8 @@ export function getPoolParamsDecoder(): FixedSizeDecoder<PoolParams> {
     ["maxUtilizationBps", getU16Decoder()],
     ["maxPnlFactorBps", getU16Decoder()],
     ["protocolFeeShareBps", getU16Decoder()],
+    ["lpRequestDelaySeconds", getU32Decoder()],
+    ["lpRequestKeeperFeeLamports", getU64Decoder()],
   ]);
 }
 

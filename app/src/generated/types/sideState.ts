@@ -27,6 +27,12 @@ import {
   type FixedSizeEncoder,
   type ReadonlyUint8Array,
 } from "@solana/kit";
+import {
+  getPriceBoundsDecoder,
+  getPriceBoundsEncoder,
+  type PriceBounds,
+  type PriceBoundsArgs,
+} from ".";
 
 /**
  * Aggregates of one side (long or short) of a market. With the snapshot sums, the fees
@@ -53,6 +59,8 @@ export type SideState = {
   borrowSnapshotSum: bigint;
   /** Σ entry notional × funding index snapshot (`expo = -18`). */
   fundingSnapshotSum: bigint;
+  /** Bankruptcy and profit-cap price bounds over this side's positions. */
+  bounds: PriceBounds;
   padding: ReadonlyUint8Array;
 };
 
@@ -76,6 +84,8 @@ export type SideStateArgs = {
   borrowSnapshotSum: number | bigint;
   /** Σ entry notional × funding index snapshot (`expo = -18`). */
   fundingSnapshotSum: number | bigint;
+  /** Bankruptcy and profit-cap price bounds over this side's positions. */
+  bounds: PriceBoundsArgs;
   padding: ReadonlyUint8Array;
 };
 
@@ -89,7 +99,8 @@ export function getSideStateEncoder(): FixedSizeEncoder<SideStateArgs> {
     ["cumulativeFundingIndex", getI128Encoder()],
     ["borrowSnapshotSum", getU128Encoder()],
     ["fundingSnapshotSum", getI128Encoder()],
-    ["padding", fixEncoderSize(getBytesEncoder(), 32)],
+    ["bounds", getPriceBoundsEncoder()],
+    ["padding", fixEncoderSize(getBytesEncoder(), 20)],
   ]);
 }
 
@@ -103,7 +114,8 @@ export function getSideStateDecoder(): FixedSizeDecoder<SideState> {
     ["cumulativeFundingIndex", getI128Decoder()],
     ["borrowSnapshotSum", getU128Decoder()],
     ["fundingSnapshotSum", getI128Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 32)],
+    ["bounds", getPriceBoundsDecoder()],
+    ["padding", fixDecoderSize(getBytesDecoder(), 20)],
   ]);
 }
 

@@ -1,5 +1,7 @@
 // Anchor's migration hook (`anchor migrate`), run right after `anchor deploy`: initialize the
-// protocol so that nobody else can become admin of the fresh deployment.
+// protocol. The program accepts `initialize` only from its upgrade authority (the deploying
+// wallet, unless the authority was moved), whose ProgramData account the generated builder
+// derives.
 //
 // Anchor calls the exported function with its provider; this script uses the generated
 // @solana/kit client from app/ and the provider's wallet file and cluster URL.

@@ -354,6 +354,20 @@ pub fn refresh_market(pool: &Pubkey, market: &Pubkey, price_update: &Pubkey) -> 
     )
 }
 
+/// `refresh_market` that also re-tags `positions` (of this market) under the sides' current
+/// price-bound generation (see `tidepool_client::keeper::stale_bound_positions`).
+pub fn refresh_market_retag(
+    pool: &Pubkey,
+    market: &Pubkey,
+    price_update: &Pubkey,
+    positions: &[Pubkey],
+) -> Instruction {
+    let mut ix = refresh_market(pool, market, price_update);
+    ix.accounts
+        .extend(positions.iter().map(|p| AccountMeta::new(*p, false)));
+    ix
+}
+
 /// View; simulate it and decode the return data as `PoolValueView`.
 pub fn get_pool_value(pool: &PoolKeys) -> Instruction {
     with_markets(

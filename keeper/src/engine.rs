@@ -16,10 +16,13 @@ use tidepool::oracle::validate_price_update;
 use tidepool::state::{LiquidityRequest, Market, Pool, Position};
 use tidepool_client::errors::describe;
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
-use tidepool_client::keeper::{assess, Action};
+use tidepool_client::keeper::{assess, stale_bound_positions, Action};
 use tidepool_client::pda::pyth_feed_account;
 
 use crate::cluster::{Cluster, SendError};
+
+/// Positions per re-tagging `refresh_market` (writable accounts in one legacy transaction).
+const RETAG_PER_TRANSACTION: usize = 20;
 
 #[derive(Debug, Clone, Default)]
 pub struct KeeperConfig {
@@ -40,6 +43,8 @@ pub struct PassReport {
     pub evaluated: usize,
     /// Pending LP requests seen.
     pub lp_requests: usize,
+    /// Positions re-tagged so that stale price bounds can be retired.
+    pub retagged: usize,
     /// (position, action) the keeper decided on.
     pub actions: Vec<(Pubkey, Action)>,
     pub sent: usize,
@@ -211,6 +216,47 @@ impl<C: Cluster> Keeper<C> {
         }
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         report.evaluations_per_second = report.evaluated as f64 / secs;
+
+        // Price bounds that still remember positions which have left their side.
+        let mut by_market: HashMap<Pubkey, Vec<(Pubkey, &Position)>> = HashMap::new();
+        for (key, position) in &positions {
+            by_market
+                .entry(position.market)
+                .or_default()
+                .push((*key, position));
+        }
+        let mut retag = Vec::new();
+        for (market_key, list) in &by_market {
+            let (Some(market), Some((price_key, _))) =
+                (markets.get(market_key), prices.get(market_key))
+            else {
+                continue;
+            };
+            let Some(pool) = pools.get(&market.pool) else {
+                continue;
+            };
+            if let Ok(stale) = stale_bound_positions(market, list, pool.settlement_decimals) {
+                for chunk in stale.chunks(RETAG_PER_TRANSACTION) {
+                    retag.push((*market_key, market.pool, *price_key, chunk.to_vec()));
+                }
+            }
+        }
+        report.retagged = retag.iter().map(|r| r.3.len()).sum();
+        for (market, pool, price, chunk) in retag {
+            report.log.push(format!(
+                "market {market}: re-tag {} positions for its price bounds",
+                chunk.len()
+            ));
+            let ixs = vec![
+                ComputeBudgetInstruction::set_compute_unit_limit(
+                    self.config.compute_unit_limit.max(200_000),
+                ),
+                ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
+                ix::refresh_market_retag(&pool, &market, &price, &chunk),
+            ];
+            self.send_with_retries(&mut report, market, "RefreshMarket (re-tag)", &ixs)
+                .await;
+        }
 
         // LP requests whose prices are all published late enough.
         let requests: Vec<(Pubkey, LiquidityRequest)> = decode_all(

@@ -81,7 +81,13 @@ impl Cluster for InProcess<'_> {
 
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
         let keeper = self.keeper.insecure_clone();
-        let res = self.f.env.send(instructions, &[&keeper]).await;
+        let signs = instructions.iter().any(|ix| {
+            ix.accounts
+                .iter()
+                .any(|a| a.is_signer && a.pubkey == keeper.pubkey())
+        });
+        let signers: Vec<&Keypair> = if signs { vec![&keeper] } else { vec![] };
+        let res = self.f.env.send(instructions, &signers).await;
         match res {
             Ok(()) => Ok(()),
             Err(ref e) => match custom_error_code(&res) {
@@ -353,5 +359,56 @@ async fn executes_lp_requests_once_their_delay_has_passed() {
         f.env.raw_account(&keeper_key).await.unwrap().lamports,
         before + fee
     );
+    f.check_invariants().await;
+}
+
+/// A highly leveraged long that has closed leaves its bankruptcy price in its side's bound;
+/// the keeper re-tags the other positions until the bound is the one they need.
+#[tokio::test]
+async fn retires_stale_price_bounds() {
+    let mut f = fixture().await;
+    let old = f.new_trader(1_000 * USDC).await;
+    f.open(&old, Long, 1_000 * USDC, 500 * USDC).await.unwrap();
+    let mid = f.new_trader(1_000 * USDC).await;
+    f.open(&mid, Long, 1_500 * USDC, 500 * USDC).await.unwrap();
+    let gone = f.new_trader(1_000 * USDC).await;
+    f.open(&gone, Long, 1_500 * USDC, 100 * USDC).await.unwrap();
+    f.decrease(&gone, Long, 1_500 * USDC).await.unwrap();
+    let exact = |m: &tidepool::state::Market, ps: &[tidepool::state::Position]| {
+        ps.iter()
+            .fold(tidepool::state::BoundPrices::default(), |b, p| {
+                b.combine(p.bound_prices(6).unwrap(), true)
+            })
+            == m.long.bounds.bound(true)
+    };
+    let open = [
+        f.position(&old, Long).await.unwrap(),
+        f.position(&mid, Long).await.unwrap(),
+    ];
+    assert!(
+        !exact(&f.market_state(0).await, &open),
+        "the closed 15x long's bound lingers"
+    );
+    for _ in 0..2 {
+        let keeper = f.env.new_user().await;
+        let cfg = config(&f);
+        let report = Keeper::new(
+            InProcess {
+                f: &mut f,
+                keeper,
+                frozen: None,
+            },
+            cfg,
+        )
+        .pass()
+        .await
+        .unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+    }
+    let open = [
+        f.position(&old, Long).await.unwrap(),
+        f.position(&mid, Long).await.unwrap(),
+    ];
+    assert!(exact(&f.market_state(0).await, &open), "retired");
     f.check_invariants().await;
 }

@@ -63,7 +63,7 @@ pub struct BoundPrices {
 impl BoundPrices {
     /// The bound over two sets of positions: for longs the highest bankruptcy and the
     /// lowest cap price, for shorts the lowest bankruptcy and the highest cap price.
-    fn combine(self, other: Self, is_long: bool) -> Self {
+    pub fn combine(self, other: Self, is_long: bool) -> Self {
         let highest = |a: u64, b: u64| a.max(b);
         let lowest = |a: u64, b: u64| match (a, b) {
             (0, x) | (x, 0) => x,

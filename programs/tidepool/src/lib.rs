@@ -8,6 +8,10 @@
 
 use anchor_lang::prelude::*;
 
+// Links the compiler builtins into SBF builds made with ../shared/sbf (see scripts/sbf.sh).
+#[cfg(target_arch = "bpf")]
+use solana_compiler_builtins as _;
+
 pub mod constants;
 pub mod error;
 pub mod events;

@@ -11,4 +11,5 @@ mod lp;
 mod oracle;
 mod random;
 mod refresh;
+mod sequences;
 mod trade;

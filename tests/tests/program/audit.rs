@@ -322,6 +322,49 @@ async fn audit_2_bankrupt_deficit_is_not_paid_to_the_first_leaver() {
     f.check_invariants().await;
 }
 
+/// Finding 2, fees: a long made bankrupt by borrow fees alone (the price never moves) is
+/// no more LP value than one made bankrupt by the price: the first leaver is not paid the
+/// fees it will never pay.
+#[tokio::test]
+async fn audit_2_fees_a_position_cannot_pay_are_not_paid_to_the_first_leaver() {
+    let mut f = fee_free(|s| s.markets[0].params.borrow_base_rate_bps = 100_000).await;
+    let first = f.seed_liquidity(100_000 * USDC).await;
+    let second = f.new_lp(100_000 * USDC).await;
+    f.deposit(&second, 100_000 * USDC, 0).await.unwrap();
+    let extra =
+        f.env.token_balance(&second.lp_token).await - f.env.token_balance(&first.lp_token).await;
+    let burner = f.new_lp(0).await;
+    f.env
+        .transfer_tokens(&second.lp_token, &burner.lp_token, &second.user, extra)
+        .await
+        .unwrap();
+    let bankrupt = f.new_trader(2_000 * USDC).await;
+    f.open(&bankrupt, Long, 10_000 * USDC, 1_000 * USDC)
+        .await
+        .unwrap();
+    let solvent = f.new_trader(9_000 * USDC).await;
+    f.open(&solvent, Long, 10_000 * USDC, 8_000 * USDC)
+        .await
+        .unwrap();
+    // Five days at 1,000 % a year: ~14 % of the notional in fees, more than the first long
+    // holds; the price stays where it was.
+    f.env.advance_time(5 * 86_400).await;
+    assert!(f.health(&bankrupt, Long).await.equity < 0);
+
+    let first_out = withdraw_all(&mut f, &first).await;
+    let keeper = f.new_keeper().await;
+    let before = f.env.token_balance(&bankrupt.token).await;
+    f.liquidate(&keeper, &bankrupt, Long).await.unwrap();
+    assert_eq!(f.env.token_balance(&bankrupt.token).await, before, "nothing left for it");
+    f.decrease(&solvent, Long, 10_000 * USDC).await.unwrap();
+    let second_out = withdraw_all(&mut f, &second).await;
+    assert!(
+        first_out <= second_out,
+        "the first leaver ({first_out}) took fees the stayer ({second_out}) never got"
+    );
+    f.check_invariants().await;
+}
+
 /// Finding 2, mirror: one long's profit is beyond its (small) reserve while another long
 /// loses. A depositor must not buy shares at a value that nets the capped profit against
 /// the loss: it gets nothing back beyond its deposit once both positions close.

@@ -150,7 +150,15 @@ pub fn side_pnl_tokens(
         mark,
         against_traders,
     )?;
-    let claim = pnl.safe_sub(side.fees_owed_usd)?;
+    // Fees count per position too: one owing more than it holds pays only what it holds.
+    // So the largest plausible claim (Min) credits the LPs with no fee the traders owe, only
+    // the funding owed to them; the smallest (Max) counts no funding owed to the traders.
+    // (Exact when each side's fees have one sign, as borrow always does.)
+    let fees = match valuation {
+        Valuation::Min => side.fees_owed_usd.min(0),
+        Valuation::Max => side.fees_owed_usd.max(0),
+    };
+    let claim = pnl.safe_sub(fees)?;
     let tokens = signed_usd_to_tokens(claim, settlement, decimals, against_traders)?;
     Ok(tokens.clamp(-(side.collateral as i128), side.reserved as i128))
 }
@@ -283,10 +291,13 @@ mod tests {
         let p = px(95 * ONE_USD, 95 * ONE_USD, 0);
         let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
         assert_eq!(pnl, 5_000_000);
-        // Fees owed reduce the traders' claim; funding owed to them raises it.
+        // Fees owed reduce the traders' smallest plausible claim, not their largest (a
+        // position may owe more than it holds); funding owed to them raises the largest.
         side.fees_owed_usd = 2_000_000;
-        let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
+        let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Max).unwrap();
         assert_eq!(pnl, 3_000_000);
+        let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
+        assert_eq!(pnl, 5_000_000);
         side.fees_owed_usd = -1_000_000;
         let pnl = side_pnl_tokens(&side, false, &p, &settle, 6, Valuation::Min).unwrap();
         assert_eq!(pnl, 6_000_000);

@@ -19,6 +19,7 @@ pub mod instructions;
 pub mod math;
 pub mod oracle;
 pub mod state;
+pub mod token;
 pub mod trade;
 pub mod valuation;
 

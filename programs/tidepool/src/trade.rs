@@ -3,7 +3,6 @@
 //! state types.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Token, TokenAccount, Transfer};
 
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
@@ -122,57 +121,6 @@ pub fn require_initial_margin(
         TidepoolError::InsufficientMargin
     );
     Ok(health)
-}
-
-/// Pay `amount` from the vault, signed by the pool.
-pub fn pay_from_vault<'info>(
-    token_program: &Program<'info, Token>,
-    vault: &Account<'info, TokenAccount>,
-    to: &Account<'info, TokenAccount>,
-    pool_info: AccountInfo<'info>,
-    pool: &Pool,
-    amount: u64,
-) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    let signer = pool.signer();
-    token::transfer(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            Transfer {
-                from: vault.to_account_info(),
-                to: to.to_account_info(),
-                authority: pool_info,
-            },
-            &[&signer.seeds()],
-        ),
-        amount,
-    )
-}
-
-/// Take `amount` from a trader's token account into the vault.
-pub fn pay_into_vault<'info>(
-    token_program: &Program<'info, Token>,
-    from: &Account<'info, TokenAccount>,
-    vault: &Account<'info, TokenAccount>,
-    owner: AccountInfo<'info>,
-    amount: u64,
-) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    token::transfer(
-        CpiContext::new(
-            token_program.key(),
-            Transfer {
-                from: from.to_account_info(),
-                to: vault.to_account_info(),
-                authority: owner,
-            },
-        ),
-        amount,
-    )
 }
 
 /// What an open or increase did.

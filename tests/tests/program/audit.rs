@@ -44,6 +44,22 @@ async fn withdraw_all(f: &mut Fixture, lp: &Lp) -> u64 {
     f.env.token_balance(&lp.token).await - before
 }
 
+/// Two LPs of 100k each holding exactly as many shares (the first deposit locked its
+/// minimum; the second LP gives its surplus away).
+async fn equal_lps(f: &mut Fixture) -> (Lp, Lp) {
+    let first = f.seed_liquidity(100_000 * USDC).await;
+    let second = f.new_lp(100_000 * USDC).await;
+    f.deposit(&second, 100_000 * USDC, 0).await.unwrap();
+    let extra =
+        f.env.token_balance(&second.lp_token).await - f.env.token_balance(&first.lp_token).await;
+    let burner = f.new_lp(0).await;
+    f.env
+        .transfer_tokens(&second.lp_token, &burner.lp_token, &second.user, extra)
+        .await
+        .unwrap();
+    (first, second)
+}
+
 /// Three 10x longs of 100k USD each at $150.
 async fn leveraged_longs(f: &mut Fixture) -> Vec<Trader> {
     let mut traders = Vec::new();
@@ -286,16 +302,7 @@ async fn audit_1_requests_cancel_refund_and_pay_the_keeper() {
 #[tokio::test]
 async fn audit_2_bankrupt_deficit_is_not_paid_to_the_first_leaver() {
     let mut f = fee_free(|_| {}).await;
-    let first = f.seed_liquidity(100_000 * USDC).await;
-    let second = f.new_lp(100_000 * USDC).await;
-    f.deposit(&second, 100_000 * USDC, 0).await.unwrap();
-    let extra =
-        f.env.token_balance(&second.lp_token).await - f.env.token_balance(&first.lp_token).await;
-    let burner = f.new_lp(0).await;
-    f.env
-        .transfer_tokens(&second.lp_token, &burner.lp_token, &second.user, extra)
-        .await
-        .unwrap();
+    let (first, second) = equal_lps(&mut f).await;
     let bankrupt = f.new_trader(2_000 * USDC).await;
     f.open(&bankrupt, Long, 10_000 * USDC, 1_000 * USDC)
         .await
@@ -328,16 +335,7 @@ async fn audit_2_bankrupt_deficit_is_not_paid_to_the_first_leaver() {
 #[tokio::test]
 async fn audit_2_fees_a_position_cannot_pay_are_not_paid_to_the_first_leaver() {
     let mut f = fee_free(|s| s.markets[0].params.borrow_base_rate_bps = 100_000).await;
-    let first = f.seed_liquidity(100_000 * USDC).await;
-    let second = f.new_lp(100_000 * USDC).await;
-    f.deposit(&second, 100_000 * USDC, 0).await.unwrap();
-    let extra =
-        f.env.token_balance(&second.lp_token).await - f.env.token_balance(&first.lp_token).await;
-    let burner = f.new_lp(0).await;
-    f.env
-        .transfer_tokens(&second.lp_token, &burner.lp_token, &second.user, extra)
-        .await
-        .unwrap();
+    let (first, second) = equal_lps(&mut f).await;
     let bankrupt = f.new_trader(2_000 * USDC).await;
     f.open(&bankrupt, Long, 10_000 * USDC, 1_000 * USDC)
         .await
@@ -355,7 +353,11 @@ async fn audit_2_fees_a_position_cannot_pay_are_not_paid_to_the_first_leaver() {
     let keeper = f.new_keeper().await;
     let before = f.env.token_balance(&bankrupt.token).await;
     f.liquidate(&keeper, &bankrupt, Long).await.unwrap();
-    assert_eq!(f.env.token_balance(&bankrupt.token).await, before, "nothing left for it");
+    assert_eq!(
+        f.env.token_balance(&bankrupt.token).await,
+        before,
+        "nothing left for it"
+    );
     f.decrease(&solvent, Long, 10_000 * USDC).await.unwrap();
     let second_out = withdraw_all(&mut f, &second).await;
     assert!(

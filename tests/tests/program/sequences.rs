@@ -326,6 +326,15 @@ impl World {
         res
     }
 
+    async fn pending_request(&mut self, key: &Pubkey) -> Result<Option<LiquidityRequest>, String> {
+        match self.f.env.raw_account(key).await {
+            Some(a) => anchor_lang::AccountDeserialize::try_deserialize(&mut &a.data[..])
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
     /// Ops on a position that does not exist go, most of the time, to one that does (chosen
     /// from the op's own fields, so the choice is reproducible and shrinks with the op).
     async fn resolve(&mut self, t: usize, m: usize, long: bool) -> (usize, usize, bool) {
@@ -536,13 +545,8 @@ impl World {
             Op::ExecuteRequest { lp } => {
                 let owner = self.lps[lp].user.pubkey();
                 let key = pda::lp_request(&self.f.pool.key, &owner).0;
-                let receiver = match self.f.env.raw_account(&key).await {
-                    Some(a) => {
-                        let r: LiquidityRequest =
-                            anchor_lang::AccountDeserialize::try_deserialize(&mut &a.data[..])
-                                .map_err(|e| e.to_string())?;
-                        r.receiver
-                    }
+                let receiver = match self.pending_request(&key).await? {
+                    Some(r) => r.receiver,
                     None => self.lps[lp].lp_token,
                 };
                 let ixn = ix::execute_liquidity_request(
@@ -556,19 +560,11 @@ impl World {
             Op::CancelRequest { lp } => {
                 let owner = self.lps[lp].user.pubkey();
                 let key = pda::lp_request(&self.f.pool.key, &owner).0;
-                let refund = match self.f.env.raw_account(&key).await {
-                    Some(a) => {
-                        let r: LiquidityRequest =
-                            anchor_lang::AccountDeserialize::try_deserialize(&mut &a.data[..])
-                                .map_err(|e| e.to_string())?;
-                        match r.kind {
-                            tidepool::state::LiquidityRequestKind::Deposit => self.lps[lp].token,
-                            tidepool::state::LiquidityRequestKind::Withdrawal => {
-                                self.lps[lp].lp_token
-                            }
-                        }
+                let refund = match self.pending_request(&key).await?.map(|r| r.kind) {
+                    Some(tidepool::state::LiquidityRequestKind::Withdrawal) => {
+                        self.lps[lp].lp_token
                     }
-                    None => self.lps[lp].token,
+                    _ => self.lps[lp].token,
                 };
                 let ixn = ix::cancel_liquidity_request(&owner, &self.f.pool.key, &refund);
                 self.send_as(ixn, Who::Lp(lp)).await

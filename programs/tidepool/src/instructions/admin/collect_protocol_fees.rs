@@ -5,7 +5,7 @@ use crate::constants::{CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
 use crate::events::ProtocolFeesCollected;
 use crate::state::{Config, Pool};
-use crate::trade::pay_from_vault;
+use crate::token::pay_from_vault;
 
 /// The fee recipient collects the protocol's share of a pool's fees.
 #[event_cpi]

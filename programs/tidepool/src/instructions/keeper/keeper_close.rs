@@ -5,7 +5,8 @@ use crate::constants::{CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::{mark_market, pay_from_vault, DecreaseOutcome};
+use crate::token::pay_from_vault;
+use crate::trade::{mark_market, DecreaseOutcome};
 
 /// Accounts of every close a keeper drives (liquidation, trigger orders, deleveraging).
 /// Keepers are anyone; they are paid from the position.

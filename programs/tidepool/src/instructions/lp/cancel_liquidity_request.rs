@@ -1,12 +1,12 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::events::LiquidityRequestCancelled;
 use crate::math::SafeMath;
 use crate::state::{LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::trade::pay_from_vault;
+use crate::token::{mint_shares, pay_from_vault};
 
 /// The owner cancels its pending LP request at any time (never paused): a deposit's
 /// tokens go back, a withdrawal's shares are minted back; the rent and the keeper fee come
@@ -60,17 +60,12 @@ pub fn cancel_liquidity_request(ctx: Context<CancelLiquidityRequest>) -> Result<
                 ctx.accounts.pool.lp_mint,
                 TidepoolError::InvalidMint
             );
-            let signer = ctx.accounts.pool.signer();
-            token::mint_to(
-                CpiContext::new_with_signer(
-                    ctx.accounts.token_program.key(),
-                    MintTo {
-                        mint: ctx.accounts.lp_mint.to_account_info(),
-                        to: ctx.accounts.refund_account.to_account_info(),
-                        authority: ctx.accounts.pool.to_account_info(),
-                    },
-                    &[&signer.seeds()],
-                ),
+            mint_shares(
+                &ctx.accounts.token_program,
+                &ctx.accounts.lp_mint,
+                &ctx.accounts.refund_account,
+                ctx.accounts.pool.to_account_info(),
+                &ctx.accounts.pool,
                 request.amount,
             )?;
             let pool = &mut ctx.accounts.pool;

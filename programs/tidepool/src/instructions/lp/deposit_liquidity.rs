@@ -7,7 +7,7 @@ use crate::math::shares::quote_deposit;
 use crate::math::valuation::Valuation;
 use crate::math::SafeMath;
 use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::trade::pay_into_vault;
+use crate::token::pay_into_vault;
 use crate::valuation::{Marking, PoolMarks};
 
 /// Request a deposit: the tokens go into the vault now, the LP shares are minted when a

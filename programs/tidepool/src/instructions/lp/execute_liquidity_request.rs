@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
@@ -8,7 +8,7 @@ use crate::math::shares::{quote_deposit_request, quote_withdraw_request, ShareSt
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
 use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::trade::pay_from_vault;
+use crate::token::{mint_shares, pay_from_vault};
 use crate::valuation::{Marking, PoolMarks};
 
 /// Permissionless: execute a pending LP request with prices (every market's and the
@@ -108,17 +108,12 @@ pub fn execute_liquidity_request(ctx: Context<ExecuteLiquidityRequest>) -> Resul
                 quote.shares_out >= request.min_out,
                 TidepoolError::SlippageExceeded
             );
-            let signer = pool.signer();
-            token::mint_to(
-                CpiContext::new_with_signer(
-                    ctx.accounts.token_program.key(),
-                    MintTo {
-                        mint: ctx.accounts.lp_mint.to_account_info(),
-                        to: ctx.accounts.receiver.to_account_info(),
-                        authority: ctx.accounts.pool.to_account_info(),
-                    },
-                    &[&signer.seeds()],
-                ),
+            mint_shares(
+                &ctx.accounts.token_program,
+                &ctx.accounts.lp_mint,
+                &ctx.accounts.receiver,
+                ctx.accounts.pool.to_account_info(),
+                pool,
                 quote.shares_out,
             )?;
             let pool = &mut ctx.accounts.pool;

@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_SEED, LP_REQUEST_SEED, POOL_SEED};
 use crate::error::TidepoolError;
@@ -7,6 +7,7 @@ use crate::math::shares::quote_withdraw;
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
 use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
+use crate::token::burn_shares;
 use crate::valuation::{Marking, PoolMarks};
 
 /// Request a withdrawal: the LP shares are burnt now (they keep counting in the share
@@ -101,15 +102,11 @@ pub fn withdraw_liquidity(
         TidepoolError::InsufficientLiquidity
     );
 
-    token::burn(
-        CpiContext::new(
-            ctx.accounts.token_program.key(),
-            Burn {
-                mint: ctx.accounts.lp_mint.to_account_info(),
-                from: ctx.accounts.lp_account.to_account_info(),
-                authority: ctx.accounts.owner.to_account_info(),
-            },
-        ),
+    burn_shares(
+        &ctx.accounts.token_program,
+        &ctx.accounts.lp_mint,
+        &ctx.accounts.lp_account,
+        ctx.accounts.owner.to_account_info(),
         shares,
     )?;
     let event = super::open_request(

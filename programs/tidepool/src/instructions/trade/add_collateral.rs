@@ -6,7 +6,7 @@ use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
 use crate::math::{to_i64, SafeMath};
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::pay_into_vault;
+use crate::token::pay_into_vault;
 
 /// Add collateral to a position. Needs no price: it only makes the position safer.
 #[event_cpi]

@@ -5,7 +5,8 @@ use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionDecreased};
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::{apply_decrease, mark_market, pay_from_vault};
+use crate::token::pay_from_vault;
+use crate::trade::{apply_decrease, mark_market};
 
 /// Decrease or close a position. Closing returns the account's rent to the owner.
 #[event_cpi]

@@ -6,7 +6,8 @@ use crate::error::TidepoolError;
 use crate::events::PositionIncreased;
 use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position, Side};
-use crate::trade::{apply_open, mark_market, pay_into_vault, require_initial_margin};
+use crate::token::pay_into_vault;
+use crate::trade::{apply_open, mark_market, require_initial_margin};
 
 /// Open a position, or increase the owner's position on that market and side.
 #[event_cpi]

@@ -7,7 +7,8 @@ use crate::events::CollateralChanged;
 use crate::math::{to_i64, SafeMath};
 use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position};
-use crate::trade::{mark_market, pay_from_vault, require_initial_margin, settle_fees};
+use crate::token::pay_from_vault;
+use crate::trade::{mark_market, require_initial_margin, settle_fees};
 
 /// Remove collateral from a position while its equity, valued against the owner, still
 /// covers the initial margin.

@@ -112,6 +112,27 @@ enum Op {
         flags: u16,
     },
     CollectFees,
+    /// The admin changes pool parameters (within their bounds).
+    PoolParams {
+        max_utilization_bps: u16,
+        delay: u32,
+        deposit_fee_bps: u16,
+    },
+    /// The admin changes a market's parameters (within their bounds).
+    MarketParams {
+        m: usize,
+        profit_factor_bps: u32,
+        min_hold: u32,
+        funding_rate_bps: u32,
+    },
+    /// An instruction with one account swapped for a look-alike (another pool's market,
+    /// another market's price, another pool's markets, another pool's vault, another
+    /// owner's token account for a keeper's close): it must be refused.
+    LookAlike {
+        kind: u8,
+        t: usize,
+        m: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -145,6 +166,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (proptest::option::of(m), prop_oneof![Just(0u16), Just(pause::OPEN), Just(pause::DECREASE), Just(pause::DEPOSIT | pause::WITHDRAW), Just(pause::TRIGGER)])
             .prop_map(|(m, flags)| Op::Pause { m, flags }),
         1 => Just(Op::CollectFees),
+        1 => (1_000u16..=10_000, 11u32..120, 0u16..50).prop_map(
+            |(max_utilization_bps, delay, deposit_fee_bps)| Op::PoolParams { max_utilization_bps, delay, deposit_fee_bps }
+        ),
+        1 => (0..MARKETS, 100u32..20_000, 0u32..600, 0u32..100_000).prop_map(
+            |(m, profit_factor_bps, min_hold, funding_rate_bps)| Op::MarketParams { m, profit_factor_bps, min_hold, funding_rate_bps }
+        ),
+        2 => (0u8..5, 0..TRADERS, 0..MARKETS).prop_map(|(kind, t, m)| Op::LookAlike { kind, t, m }),
     ]
 }
 
@@ -209,6 +237,18 @@ fn allowed(op: &Op) -> Vec<u32> {
             E::PositionUnderwater,
         ],
         Op::CollectFees => vec![E::NoFeesToCollect],
+        // Look-alikes only ever fail: the list is every account check that may catch one.
+        Op::LookAlike { .. } => vec![
+            E::MarketPoolMismatch,
+            E::MarketAccountsMismatch,
+            E::InvalidVault,
+            E::InvalidMint,
+            E::InvalidTokenOwner,
+            E::InvalidPosition,
+            E::OracleFeedMismatch,
+            E::InvalidReceiver,
+            E::InsufficientMargin,
+        ],
         _ => vec![],
     });
     let mut out: Vec<u32> = codes.into_iter().map(u32::from).collect();
@@ -218,7 +258,19 @@ fn allowed(op: &Op) -> Vec<u32> {
         u32::from(AnchorError::AccountDiscriminatorMismatch),
         1,
     ]);
-    if matches!(op, Op::RequestDeposit { .. } | Op::RequestWithdrawal { .. }) {
+    if matches!(op, Op::LookAlike { .. }) {
+        out.extend([
+            u32::from(AnchorError::ConstraintSeeds),
+            u32::from(AnchorError::ConstraintHasOne),
+            u32::from(AnchorError::ConstraintTokenOwner),
+            u32::from(AnchorError::AccountOwnedByWrongProgram),
+            u32::from(AnchorError::ConstraintDuplicateMutableAccount),
+        ]);
+    }
+    if matches!(
+        op,
+        Op::RequestDeposit { .. } | Op::RequestWithdrawal { .. } | Op::LookAlike { kind: 2, .. }
+    ) {
         // A second request while one is pending: the system program refuses the account
         // (custom 0 on SBF; natively reported as InvalidInstructionData, without a code).
         out.push(0);
@@ -233,6 +285,8 @@ struct World {
     keeper: Trader,
     /// The fee recipient's settlement token account.
     fees: Pubkey,
+    /// Another pool, for look-alike accounts.
+    other: PoolFixture,
     prices: [f64; MARKETS],
     outcomes: BTreeMap<String, u64>,
 }
@@ -262,12 +316,22 @@ impl World {
         let keeper = f.new_keeper().await;
         let recipient = f.fee_recipient.pubkey();
         let fees = f.env.create_token_account(&f.pool.mint, &recipient).await;
+        let admin = f.admin.insecure_clone();
+        let mut other_setup = PoolSetup {
+            id: 1,
+            ..PoolSetup::default()
+        };
+        other_setup
+            .markets
+            .push(MarketSetup::new("BTC-PERP", 60_000));
+        let other = create_pool(&mut f.env, &admin, &other_setup).await;
         Self {
             f,
             lps,
             traders,
             keeper,
             fees,
+            other,
             prices: [150.0, 60_000.0],
             outcomes: BTreeMap::new(),
         }
@@ -648,6 +712,103 @@ impl World {
                     flags,
                 );
                 self.send_as(ixn, Who::Admin).await
+            }
+            Op::PoolParams {
+                max_utilization_bps,
+                delay,
+                deposit_fee_bps,
+            } => {
+                let mut params = self.f.pool_state().await.params;
+                params.max_utilization_bps = max_utilization_bps;
+                params.lp_request_delay_seconds = delay;
+                params.deposit_fee_bps = deposit_fee_bps;
+                let ixn = ix::update_pool_params(&self.f.admin.pubkey(), &self.f.pool.key, params);
+                self.send_as(ixn, Who::Admin).await
+            }
+            Op::MarketParams {
+                m,
+                profit_factor_bps,
+                min_hold,
+                funding_rate_bps,
+            } => {
+                let mut params = self.f.market_state(m).await.params;
+                params.max_profit_factor_bps = profit_factor_bps;
+                params.min_hold_seconds = min_hold;
+                params.funding_rate_bps = funding_rate_bps;
+                let (pool, market) = (self.f.pool.key, self.f.pool.markets[m].key);
+                let ixn = ix::update_market_params(&self.f.admin.pubkey(), &pool, &market, params);
+                self.send_as(ixn, Who::Admin).await
+            }
+            Op::LookAlike { kind, t, m } => {
+                let (owner, token) = (self.traders[t].user.pubkey(), self.traders[t].token);
+                let mut mk = self.f.market_keys(m);
+                let ixn = match kind {
+                    // Another pool's market (same index, same feed layout).
+                    0 => {
+                        mk.market = self.other.markets[m].key;
+                        ix::open_position(
+                            &owner,
+                            &mk,
+                            &token,
+                            Side::Long,
+                            1_000 * USDC,
+                            500 * USDC,
+                            u64::MAX,
+                        )
+                    }
+                    // The other market's price for this market.
+                    1 => {
+                        mk.price_update = self.f.pool.markets[(m + 1) % MARKETS].oracle;
+                        ix::open_position(
+                            &owner,
+                            &mk,
+                            &token,
+                            Side::Short,
+                            1_000 * USDC,
+                            500 * USDC,
+                            0,
+                        )
+                    }
+                    // Another pool's markets for an LP request.
+                    2 => {
+                        let l = &self.lps[t % LPS];
+                        let mut keys = self.f.pool.keys();
+                        keys.markets = self.other.keys().markets;
+                        ix::deposit_liquidity(
+                            &l.user.pubkey(),
+                            &keys,
+                            &l.token,
+                            &l.lp_token,
+                            1_000 * USDC,
+                            0,
+                        )
+                    }
+                    // Another pool's vault to pay a close into.
+                    3 => {
+                        let (t, m, long) = self.resolve(t, m, t % 2 == 0).await;
+                        let mut k = self.keeper_keys(t, m, long);
+                        k.keeper_token_account = self.other.vault;
+                        ix::liquidate(&k)
+                    }
+                    // A keeper paying the owner's part into someone else's account (an owner
+                    // may send its own close anywhere it signs for; a keeper may not).
+                    _ => {
+                        let (t, m, long) = self.resolve(t, m, t % 2 == 0).await;
+                        let mut k = self.keeper_keys(t, m, long);
+                        k.owner_token_account = self.traders[(t + 1) % TRADERS].token;
+                        ix::liquidate(&k)
+                    }
+                };
+                let who = match kind {
+                    2 => Who::Lp(t % LPS),
+                    3 | 4 => Who::Keeper,
+                    _ => Who::Trader(t),
+                };
+                let res = self.send_as(ixn, who).await;
+                if res.is_ok() {
+                    return Err(format!("{op:?} went through"));
+                }
+                res
             }
             Op::CollectFees => {
                 let recipient = self.f.fee_recipient.pubkey();

@@ -18,7 +18,7 @@ export SBF_OUT_DIR="${SBF_OUT_DIR:-$PWD/target/deploy}"
 id=$(sed -n 's/^declare_id!("\([^"]*\)");/\1/p' programs/tidepool/src/lib.rs)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-RUST_LOG=solana_runtime::message_processor::stable_log=debug \
+RUST_LOG=tidepool_runtime::tx_log=debug \
   cargo test --locked -q -p tidepool-harness --test program -- \
   bench::bench_instruction_costs --ignored --exact --nocapture --test-threads=1 >"$log" 2>&1 ||
   { tail -n 40 "$log" >&2; exit 1; }
@@ -27,7 +27,7 @@ grep -q "1 passed" "$log" || { tail -n 40 "$log" >&2; exit 1; }
 # The log is a sequence of "Program X invoke [depth]" ... "Program X success|failed"; the
 # name comes from Anchor's "Program log: Instruction: <Name>" in Tidepool's depth-1 frame.
 # Simulated views (quote_*, health, pool value) are logged like sent transactions.
-sed -n 's/.*stable_log\] //p' "$log" | awk -v id="$id" '
+sed -n 's/.*tx_log\] //p' "$log" | awk -v id="$id" '
   $1 == "Program" && $3 == "invoke" { d = substr($4, 2) + 0; prog[d] = $2; if (d == 1) name = "?"; next }
   /^Program log: Instruction: / && d == 1 && prog[1] == id { name = $4; next }
   $1 == "Program" && $2 == id && $3 == "consumed" && d == 1 {

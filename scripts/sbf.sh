@@ -89,7 +89,7 @@ cargo test --locked -p tidepool-harness --test program --no-run
 # (natively Tidepool logs no "consumed" line; SPL Token, always SBF, does, hence the id).
 probe=admin::initialize_sets_config_once
 id=$(sed -n 's/^declare_id!("\([^"]*\)");/\1/p' programs/tidepool/src/lib.rs)
-if ! RUST_LOG=solana_runtime::message_processor::stable_log=debug \
+if ! RUST_LOG=tidepool_runtime::tx_log=debug \
   cargo test --locked -q -p tidepool-harness --test program -- "$probe" --exact --nocapture \
   >"$log" 2>&1; then
   cat "$log"

@@ -1,4 +1,4 @@
-//! The runtime: program-test context, clock control, token helpers, transaction helpers
+//! The runtime (tidepool-runtime, on LiteSVM): clock control, token helpers, transaction helpers
 //! and error assertions.
 
 use std::collections::HashMap;
@@ -8,8 +8,7 @@ use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{AccountDeserialize, AnchorDeserialize};
 use anchor_spl::token::spl_token;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
-use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext};
-use solana_sdk::account::{Account, AccountSharedData};
+use solana_sdk::account::Account;
 use solana_sdk::account_info::AccountInfo;
 use solana_sdk::clock::Clock;
 use solana_sdk::entrypoint::ProgramResult;
@@ -17,6 +16,7 @@ use solana_sdk::instruction::{Instruction, InstructionError};
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_system_interface::instruction as system_instruction;
+use tidepool_runtime::{ProgramKind, Runtime, TxError};
 
 use crate::pyth::PriceState;
 
@@ -34,34 +34,20 @@ fn process_instruction(
     tidepool::entry(program_id, accounts, data)
 }
 
-/// `ProgramTest` with Tidepool: the compiled `tidepool.so` when `SBF_OUT_DIR` (or
+/// A runtime with Tidepool: the compiled `tidepool.so` when `SBF_OUT_DIR` (or
 /// `BPF_OUT_DIR`) holds one, else the program natively as a builtin.
-pub fn program_test() -> ProgramTest {
-    let sbf = ["SBF_OUT_DIR", "BPF_OUT_DIR"].iter().any(|var| {
-        std::env::var(var)
-            .map(|dir| std::path::Path::new(&dir).join("tidepool.so").exists())
-            .unwrap_or(false)
-    });
-    if sbf {
-        let mut pt = ProgramTest::new("tidepool", tidepool::ID, None);
-        pt.prefer_bpf(true);
-        pt
-    } else {
-        let mut pt = ProgramTest::new(
-            "tidepool",
-            tidepool::ID,
-            solana_program_test::processor!(process_instruction),
-        );
-        pt.prefer_bpf(false);
-        pt
-    }
+pub fn runtime() -> (Runtime, ProgramKind) {
+    let mut rt = Runtime::new();
+    let kind = rt.add_program(tidepool::ID, "tidepool", process_instruction);
+    (rt, kind)
 }
 
-pub type TxResult = Result<(), BanksClientError>;
+/// A failed transaction: the runtime's error and the program log.
+pub type TxResult = Result<(), TxError>;
 
 /// A running runtime with helpers. Tests own it mutably.
 pub struct TestEnv {
-    pub ctx: ProgramTestContext,
+    pub rt: Runtime,
     /// Mint authority of every test mint.
     pub mint_authority: Keypair,
     /// Current content of every Pyth price account the harness made.
@@ -72,20 +58,18 @@ pub struct TestEnv {
     pub positions: std::collections::BTreeSet<Pubkey>,
     /// Every LP request account a test made (executed or cancelled ones are gone).
     pub lp_requests: std::collections::BTreeSet<Pubkey>,
-    nonce: u32,
 }
 
 impl TestEnv {
     pub async fn start() -> Self {
-        let ctx = program_test().start_with_context().await;
+        let (rt, _) = runtime();
         let mut env = Self {
-            ctx,
+            rt,
             mint_authority: Keypair::new(),
             prices: HashMap::new(),
             donations: HashMap::new(),
             positions: Default::default(),
             lp_requests: Default::default(),
-            nonce: 0,
         };
         // A round start time makes timings readable.
         env.set_time(1_700_000_000).await;
@@ -93,46 +77,36 @@ impl TestEnv {
     }
 
     pub fn payer(&self) -> Pubkey {
-        self.ctx.payer.pubkey()
+        self.rt.payer().pubkey()
     }
 
     // ---- transactions -------------------------------------------------------------
 
-    async fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
-        // Long runs (the simulator) outlive a blockhash; take the bank's latest each time.
-        self.ctx.last_blockhash = self
-            .ctx
-            .banks_client
-            .get_latest_blockhash()
-            .await
-            .expect("latest blockhash");
-        // A compute-budget instruction, as real clients send, that also makes every
-        // transaction unique so that a repeated one is never deduplicated.
-        // (Callers that bring their own compute-budget instructions, like the keeper, keep
-        // them: the runtime refuses a transaction with two.)
-        self.nonce = self.nonce.wrapping_add(1);
+    fn transaction(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
+        // A compute-budget instruction, as real clients send. (Callers that bring their
+        // own, like the keeper, keep them: the runtime refuses a transaction with two.)
+        // Repeats need no nonce: the runtime keeps no signature history to dedup against.
         let budget = solana_compute_budget_interface::ID;
         let mut all = Vec::with_capacity(ixs.len() + 1);
         if !ixs.iter().any(|ix| ix.program_id == budget) {
-            all.push(ComputeBudgetInstruction::set_compute_unit_limit(
-                1_400_000 - (self.nonce % 100_000),
-            ));
+            all.push(ComputeBudgetInstruction::set_compute_unit_limit(1_400_000));
         }
         all.extend_from_slice(ixs);
-        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        let payer = self.rt.payer();
+        let mut keys: Vec<&Keypair> = vec![payer];
         keys.extend_from_slice(signers);
         Transaction::new_signed_with_payer(
             &all,
-            Some(&self.ctx.payer.pubkey()),
+            Some(&payer.pubkey()),
             &keys,
-            self.ctx.last_blockhash,
+            self.rt.latest_blockhash(),
         )
     }
 
     /// Send one transaction; `signers` are the signers besides the fee payer.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult {
-        let tx = self.transaction(ixs, signers).await;
-        self.ctx.banks_client.process_transaction(tx).await
+        let tx = self.transaction(ixs, signers);
+        self.rt.send(tx).map(|_| ())
     }
 
     /// Simulate a view and decode its return data.
@@ -141,22 +115,9 @@ impl TestEnv {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<T, TransactionError> {
-        let tx = self.transaction(ixs, signers).await;
-        let sim = self
-            .ctx
-            .banks_client
-            .simulate_transaction(tx)
-            .await
-            .expect("simulation runs");
-        if let Some(Err(e)) = sim.result {
-            return Err(e);
-        }
-        let data = sim
-            .simulation_details
-            .and_then(|d| d.return_data)
-            .map(|r| r.data)
-            .unwrap_or_default();
-        Ok(T::try_from_slice(&data).expect("return data decodes"))
+        let tx = self.transaction(ixs, signers);
+        let meta = self.rt.simulate(tx).map_err(|e| e.err)?;
+        Ok(T::try_from_slice(&meta.return_data.data).expect("return data decodes"))
     }
 
     /// Simulate and return the inner instructions' data (where `emit_cpi!` events live).
@@ -165,21 +126,12 @@ impl TestEnv {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> Vec<Vec<u8>> {
-        let tx = self.transaction(ixs, signers).await;
-        let sim = self
-            .ctx
-            .banks_client
-            .simulate_transaction(tx)
-            .await
-            .expect("simulation runs");
-        assert!(
-            matches!(sim.result, Some(Ok(()))),
-            "simulation failed: {:?}",
-            sim.result
-        );
-        sim.simulation_details
-            .and_then(|d| d.inner_instructions)
-            .unwrap_or_default()
+        let tx = self.transaction(ixs, signers);
+        let meta = self
+            .rt
+            .simulate(tx)
+            .unwrap_or_else(|e| panic!("simulation failed: {e:?}"));
+        meta.inner_instructions
             .into_iter()
             .flatten()
             .map(|i| i.instruction.data)
@@ -189,11 +141,7 @@ impl TestEnv {
     // ---- clock --------------------------------------------------------------------
 
     pub async fn clock(&mut self) -> Clock {
-        self.ctx
-            .banks_client
-            .get_sysvar::<Clock>()
-            .await
-            .expect("clock")
+        self.rt.clock()
     }
 
     pub async fn now(&mut self) -> i64 {
@@ -203,7 +151,7 @@ impl TestEnv {
     pub async fn set_time(&mut self, unix_timestamp: i64) {
         let mut clock = self.clock().await;
         clock.unix_timestamp = unix_timestamp;
-        self.ctx.set_sysvar(&clock);
+        self.rt.set_clock(&clock);
     }
 
     /// Move the clock forward and re-date every price account to the new time, as if the
@@ -220,11 +168,7 @@ impl TestEnv {
     // ---- accounts -----------------------------------------------------------------
 
     pub async fn raw_account(&mut self, key: &Pubkey) -> Option<Account> {
-        self.ctx
-            .banks_client
-            .get_account(*key)
-            .await
-            .expect("banks client")
+        self.rt.account(key)
     }
 
     pub async fn account<T: AccountDeserialize>(&mut self, key: &Pubkey) -> T {
@@ -236,7 +180,7 @@ impl TestEnv {
     }
 
     pub fn set_account(&mut self, key: &Pubkey, account: Account) {
-        self.ctx.set_account(key, &AccountSharedData::from(account));
+        self.rt.set_account(key, account);
     }
 
     /// Overwrite the data of an existing program account with `value` (same size, same
@@ -308,7 +252,7 @@ impl TestEnv {
 
     pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
         let mint = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let rent = self.rt.rent();
         let ixs = [
             system_instruction::create_account(
                 &self.payer(),
@@ -332,7 +276,7 @@ impl TestEnv {
 
     pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
         let account = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let rent = self.rt.rent();
         let ixs = [
             system_instruction::create_account(
                 &self.payer(),
@@ -454,13 +398,11 @@ where
 
 /// The custom error code of a failed transaction, if it failed with one.
 pub fn custom_error_code(result: &TxResult) -> Option<u32> {
-    let err = match result {
-        Err(BanksClientError::TransactionError(e)) => e.clone(),
-        Err(BanksClientError::SimulationError { err, .. }) => err.clone(),
-        _ => return None,
-    };
-    match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(code),
+    match result {
+        Err(TxError {
+            err: TransactionError::InstructionError(_, InstructionError::Custom(code)),
+            ..
+        }) => Some(*code),
         _ => None,
     }
 }
@@ -482,9 +424,10 @@ pub fn assert_error(result: TxResult, expected: impl Into<u32>) {
 #[track_caller]
 pub fn assert_instruction_error(result: TxResult, expected: InstructionError) {
     match result {
-        Err(BanksClientError::TransactionError(TransactionError::InstructionError(_, e))) => {
-            assert_eq!(e, expected)
-        }
+        Err(TxError {
+            err: TransactionError::InstructionError(_, e),
+            ..
+        }) => assert_eq!(e, expected),
         other => panic!("expected {expected:?}, got {other:?}"),
     }
 }

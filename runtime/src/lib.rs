@@ -80,6 +80,7 @@ pub fn sbf_program_path(name: &str) -> Option<std::path::PathBuf> {
 pub struct Runtime {
     svm: LiteSVM,
     payer: Keypair,
+    sigverify: bool,
 }
 
 impl Default for Runtime {
@@ -102,7 +103,11 @@ impl Runtime {
             svm = svm.with_log_bytes_limit(None);
         }
         let payer = Keypair::new();
-        let mut rt = Runtime { svm, payer };
+        let mut rt = Runtime {
+            svm,
+            payer,
+            sigverify: true,
+        };
         rt.set_account(
             &rt.payer.pubkey(),
             Account::new(PAYER_LAMPORTS, 0, &solana_system_interface::program::ID),
@@ -143,6 +148,49 @@ impl Runtime {
         self.svm
             .add_program(program_id, elf)
             .unwrap_or_else(|e| panic!("loading the SBF program {program_id}: {e:?}"));
+    }
+
+    /// Whether signatures are verified (on by default). Off, a transaction's signatures are
+    /// not looked at, so a caller may leave them empty ([`Runtime::sign`] does): ed25519
+    /// signing and verification are most of the cost of a native transaction.
+    pub fn sigverify(&self) -> bool {
+        self.sigverify
+    }
+
+    pub fn set_sigverify(&mut self, on: bool) {
+        self.sigverify = on;
+        let svm = std::mem::take(&mut self.svm);
+        self.svm = svm.with_sigverify(on);
+    }
+
+    /// A transaction of `instructions` paid by the payer and signed by it and `signers`;
+    /// with signature verification off, the signatures are left empty (all zeros).
+    pub fn sign(
+        &self,
+        instructions: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Transaction {
+        let payer = &self.payer;
+        if self.sigverify {
+            let mut keys: Vec<&Keypair> = Vec::with_capacity(signers.len() + 1);
+            keys.push(payer);
+            keys.extend_from_slice(signers);
+            return Transaction::new_signed_with_payer(
+                instructions,
+                Some(&payer.pubkey()),
+                &keys,
+                self.latest_blockhash(),
+            );
+        }
+        let message = solana_sdk::message::Message::new_with_blockhash(
+            instructions,
+            Some(&payer.pubkey()),
+            &self.latest_blockhash(),
+        );
+        let mut tx = Transaction::new_unsigned(message);
+        tx.signatures =
+            vec![Default::default(); tx.message.header.num_required_signatures as usize];
+        tx
     }
 
     pub fn payer(&self) -> &Keypair {

@@ -211,6 +211,18 @@ fn the_same_transaction_twice_and_signatures_checked() {
 }
 
 #[test]
+fn without_sigverify_signatures_may_be_empty() {
+    let mut rt = runtime();
+    let ix = Instruction::new_with_bytes(PROGRAM, &[0], vec![]);
+    assert!(rt.sign(std::slice::from_ref(&ix), &[]).verify().is_ok());
+    rt.set_sigverify(false);
+    let t = rt.sign(&[ix], &[]);
+    assert!(t.signatures.iter().all(|s| *s == Default::default()));
+    rt.send(t.clone()).expect("unsigned, accepted");
+    rt.send(t).expect("and again");
+}
+
+#[test]
 fn native_unless_an_sbf_build_is_there() {
     let mut rt = Runtime::new();
     assert_eq!(

@@ -92,15 +92,7 @@ impl TestEnv {
             all.push(ComputeBudgetInstruction::set_compute_unit_limit(1_400_000));
         }
         all.extend_from_slice(ixs);
-        let payer = self.rt.payer();
-        let mut keys: Vec<&Keypair> = vec![payer];
-        keys.extend_from_slice(signers);
-        Transaction::new_signed_with_payer(
-            &all,
-            Some(&payer.pubkey()),
-            &keys,
-            self.rt.latest_blockhash(),
-        )
+        self.rt.sign(&all, signers)
     }
 
     /// Send one transaction; `signers` are the signers besides the fee payer.

@@ -1,5 +1,7 @@
 //! Protocol, pools, markets and users, built in one call with sane defaults.
 
+use std::collections::HashMap;
+
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use solana_sdk::instruction::Instruction;
@@ -320,7 +322,17 @@ impl Fixture {
     }
 
     pub fn position_key(&self, trader: &Trader, side: Side) -> Pubkey {
-        self.market_keys(0).position(&trader.user.pubkey(), side)
+        // A PDA search costs a few curve checks; the simulator asks thousands of times.
+        type Keys = HashMap<(Pubkey, Pubkey, u8), Pubkey>;
+        static KEYS: std::sync::Mutex<Option<Keys>> = std::sync::Mutex::new(None);
+        let m = self.market_keys(0);
+        let owner = trader.user.pubkey();
+        *KEYS
+            .lock()
+            .expect("position keys")
+            .get_or_insert_with(HashMap::new)
+            .entry((m.market, owner, side.seed()))
+            .or_insert_with(|| m.position(&owner, side))
     }
 
     /// Open or increase on market 0, accepting any price.

@@ -237,6 +237,7 @@ fn allowed(op: &Op) -> Vec<u32> {
             E::PositionUnderwater,
         ],
         Op::CollectFees => vec![E::NoFeesToCollect],
+        Op::PoolParams { .. } => vec![E::MaxUtilizationExceeded],
         // Look-alikes only ever fail: the list is every account check that may catch one.
         Op::LookAlike { .. } => vec![
             E::MarketPoolMismatch,

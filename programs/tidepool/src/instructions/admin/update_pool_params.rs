@@ -3,6 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
 use crate::events::PoolParamsUpdated;
+use crate::math::BPS_DENOMINATOR;
 use crate::state::{Config, Pool, PoolParams};
 
 #[event_cpi]
@@ -18,6 +19,14 @@ pub struct UpdatePoolParams<'info> {
 
 pub fn update_pool_params(ctx: Context<UpdatePoolParams>, params: PoolParams) -> Result<()> {
     params.validate()?;
+    // SPEC 7.2 holds after every instruction, this one too: a cap below the reserves already
+    // taken is refused (pause OPEN to stop new risk instead).
+    let pool = &ctx.accounts.pool;
+    require!(
+        (pool.total_reserved as u128) * (BPS_DENOMINATOR as u128)
+            <= (params.max_utilization_bps as u128) * (pool.lp_balance as u128),
+        TidepoolError::MaxUtilizationExceeded
+    );
     let pool_key = ctx.accounts.pool.key();
     ctx.accounts.pool.params = params;
     emit_cpi!(PoolParamsUpdated {

@@ -3,6 +3,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use tidepool::math::oracle::OraclePrice;
+use tidepool::math::valuation::profit_over_cap;
 use tidepool::math::MathResult;
 use tidepool::state::{BoundPrices, Market, Pool, Position, PositionHealth, TriggerState};
 
@@ -16,6 +17,9 @@ pub enum Action {
     /// Profit at the close fill reached the reserve, outside the minimum hold:
     /// `auto_deleverage` without markets.
     DeleverageAtCap,
+    /// Traders' profit in the pool is over its PnL cap and this position is among the most
+    /// profitable (`pnl_cap_deleverage`): `auto_deleverage` with every market of the pool.
+    DeleverageOverPnlCap,
     /// Nothing to do.
     None,
 }
@@ -31,9 +35,8 @@ pub fn assess(
 ) -> MathResult<(Action, PositionHealth)> {
     let mut market = market.clone();
     market.observe_price(price, now)?;
-    let utilization = pool.utilization_bps()?;
     market.accrue(now, pool.utilization_integral_at(now)?)?;
-    let ratios = market.margin_ratios(price, utilization, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(price, pool, position.entry_notional_usd)?;
     let health = position.health(
         &market,
         price.spot,
@@ -54,6 +57,70 @@ pub fn assess(
         return Ok((Action::DeleverageAtCap, health));
     }
     Ok((Action::None, health))
+}
+
+/// Pool-level deleveraging (SPEC 6): when the traders' unrealized profit in `pool` exceeds
+/// `max_pnl_factor × pool value`, the positions a keeper should reduce, decided as the
+/// program decides (`profit_over_cap`, `Position::pnl_cap_deleverage_size`): outside the
+/// minimum hold, the most profitable per USD of notional first, until the excess is
+/// covered. `markets` is every market of the pool with its price; each is marked on a copy.
+pub fn pnl_cap_deleverage(
+    pool: &Pool,
+    markets: &[(Pubkey, &Market, &OraclePrice)],
+    settlement: &OraclePrice,
+    positions: &[(Pubkey, &Position)],
+    now: i64,
+) -> MathResult<Vec<Pubkey>> {
+    let integral = pool.utilization_integral_at(now)?;
+    let decimals = pool.settlement_decimals;
+    let mut marked = Vec::with_capacity(markets.len());
+    let mut exposures = Vec::with_capacity(markets.len());
+    for (key, market, price) in markets {
+        let mut m = (*market).clone();
+        m.observe_price(price, now)?;
+        m.accrue(now, integral)?;
+        exposures.push(m.exposure(**price)?);
+        marked.push((*key, m, **price));
+    }
+    let mut excess = profit_over_cap(
+        pool.lp_balance,
+        &exposures,
+        settlement,
+        decimals,
+        pool.params.max_pnl_factor_bps,
+    )? as u128;
+    if excess == 0 {
+        return Ok(Vec::new());
+    }
+    // (profit per USD of notional, key, profit released by the reduction)
+    let mut candidates = Vec::new();
+    for (key, position) in positions {
+        let Some((_, market, price)) = marked.iter().find(|(k, _, _)| *k == position.market) else {
+            continue;
+        };
+        if position.in_min_hold(market, now) {
+            continue;
+        }
+        let Some(size) =
+            position.pnl_cap_deleverage_size(market, price, settlement, decimals, excess as u64)?
+        else {
+            continue;
+        };
+        let pnl = position.pnl_at(price.spot, settlement, decimals)? as u128;
+        let whole = position.entry_notional_usd.max(1) as u128;
+        let per_usd = pnl * 1_000_000_000 / whole;
+        candidates.push((per_usd, *key, pnl * size as u128 / whole));
+    }
+    candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out = Vec::new();
+    for (_, key, released) in candidates {
+        if excess == 0 {
+            break;
+        }
+        out.push(key);
+        excess = excess.saturating_sub(released.max(1));
+    }
+    Ok(out)
 }
 
 /// Positions a keeper should re-tag (`refresh_market` with them as remaining accounts) so

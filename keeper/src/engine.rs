@@ -16,10 +16,13 @@ use tidepool::oracle::validate_price_update;
 use tidepool::state::{LiquidityRequest, Market, Pool, Position};
 use tidepool_client::errors::describe;
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
-use tidepool_client::keeper::{assess, stale_bound_positions, Action};
+use tidepool_client::keeper::{assess, pnl_cap_deleverage, stale_bound_positions, Action};
 use tidepool_client::pda::pyth_feed_account;
 
 use crate::cluster::{Cluster, SendError};
+
+/// A position to act on: key, owner, settlement mint, its market's keys, what to do.
+type Todo = (Pubkey, Pubkey, Pubkey, MarketKeys, Action);
 
 /// Positions per re-tagging `refresh_market` (writable accounts in one legacy transaction).
 const RETAG_PER_TRANSACTION: usize = 20;
@@ -116,6 +119,23 @@ impl<C: Cluster> Keeper<C> {
         Ok((key, price))
     }
 
+    /// Every market of `pool` in the pool's order with its price account and price, or
+    /// `None` when one is missing (the program values a pool only with all of them).
+    fn pool_markets<'a>(
+        &self,
+        pool: &Pool,
+        markets: &'a HashMap<Pubkey, Market>,
+        prices: &'a HashMap<Pubkey, (Pubkey, OraclePrice)>,
+    ) -> Option<Vec<(Pubkey, &'a Market, Pubkey, &'a OraclePrice)>> {
+        pool.markets()
+            .iter()
+            .map(|key| {
+                let (price_key, price) = prices.get(key)?;
+                Some((*key, markets.get(key)?, *price_key, price))
+            })
+            .collect()
+    }
+
     /// One pass over every position.
     pub async fn pass(&mut self) -> Result<PassReport, String> {
         let mut report = PassReport::default();
@@ -174,7 +194,7 @@ impl<C: Cluster> Keeper<C> {
         }
 
         let started = Instant::now();
-        let mut todo = Vec::new();
+        let mut todo: Vec<Todo> = Vec::new();
         for (key, position) in &positions {
             let Some(market) = markets.get(&position.market) else {
                 continue;
@@ -213,6 +233,54 @@ impl<C: Cluster> Keeper<C> {
                 settlement_price_update: *settle_key,
             };
             todo.push((*key, position.owner, pool.settlement_mint, m, action));
+        }
+        // Pool-level deleveraging: traders' profit over a pool's PnL cap.
+        for (pool_key, pool) in &pools {
+            let (Some((settle_key, settle)), Some(list)) = (
+                settlement.get(pool_key),
+                self.pool_markets(pool, &markets, &prices),
+            ) else {
+                continue;
+            };
+            let in_pool: Vec<(Pubkey, &Position)> = positions
+                .iter()
+                .filter(|(_, p)| pool.markets().contains(&p.market))
+                .map(|(k, p)| (*k, p))
+                .collect();
+            let with_prices: Vec<(Pubkey, &Market, &OraclePrice)> =
+                list.iter().map(|(k, m, _, p)| (*k, *m, *p)).collect();
+            let Ok(chosen) = pnl_cap_deleverage(pool, &with_prices, settle, &in_pool, now) else {
+                report
+                    .log
+                    .push(format!("pool {pool_key}: profit cap does not compute"));
+                continue;
+            };
+            for key in chosen {
+                if todo.iter().any(|t: &Todo| t.0 == key) {
+                    continue;
+                }
+                let Some((_, position)) = in_pool.iter().find(|(k, _)| *k == key) else {
+                    continue;
+                };
+                let Some((_, _, price_key, _)) =
+                    list.iter().find(|(k, _, _, _)| *k == position.market)
+                else {
+                    continue;
+                };
+                let action = Action::DeleverageOverPnlCap;
+                report.log.push(format!(
+                    "position {key} ({:?}, owner {}): {action:?}",
+                    position.side, position.owner
+                ));
+                report.actions.push((key, action));
+                let m = MarketKeys {
+                    pool: *pool_key,
+                    market: position.market,
+                    price_update: *price_key,
+                    settlement_price_update: *settle_key,
+                };
+                todo.push((key, position.owner, pool.settlement_mint, m, action));
+            }
         }
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         report.evaluations_per_second = report.evaluated as f64 / secs;
@@ -349,6 +417,22 @@ impl<C: Cluster> Keeper<C> {
                 Action::Liquidate => ix::liquidate(&k),
                 Action::ExecuteTrigger { .. } => ix::execute_trigger_order(&k),
                 Action::DeleverageAtCap => ix::auto_deleverage(&k, &[]),
+                Action::DeleverageOverPnlCap => {
+                    let Some(list) = pools
+                        .get(&m.pool)
+                        .and_then(|pool| self.pool_markets(pool, &markets, &prices))
+                    else {
+                        continue;
+                    };
+                    let oracles: Vec<MarketOracle> = list
+                        .iter()
+                        .map(|(market, _, price_update, _)| MarketOracle {
+                            market: *market,
+                            price_update: *price_update,
+                        })
+                        .collect();
+                    ix::auto_deleverage(&k, &oracles)
+                }
                 Action::None => continue,
             });
             self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs)

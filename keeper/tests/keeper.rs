@@ -412,3 +412,85 @@ async fn retires_stale_price_bounds() {
     assert!(exact(&f.market_state(0).await, &open), "retired");
     f.check_invariants().await;
 }
+
+/// Traders' profit over the pool's PnL cap: the keeper reduces the most profitable
+/// position (as the program decides), and the pool is back under its cap.
+#[tokio::test]
+async fn deleverages_the_most_profitable_when_the_pool_cap_binds() {
+    let mut setup = PoolSetup::default();
+    setup.params.max_pnl_factor_bps = 100; // 1 % of the pool value
+    let mut f = Fixture::with(setup).await;
+    f.zero_confidence();
+    f.seed_liquidity(200_000 * USDC).await;
+    let early = f.new_trader(100_000 * USDC).await;
+    f.open(&early, Long, 20_000 * USDC, 5_000 * USDC)
+        .await
+        .unwrap();
+    f.set_market_price(0, usd_e8(165)).await;
+    let late = f.new_trader(100_000 * USDC).await;
+    f.open(&late, Long, 20_000 * USDC, 5_000 * USDC)
+        .await
+        .unwrap();
+    f.env.advance_time(120).await;
+    f.set_market_price(0, usd_e8(175)).await;
+    let early_key = f.position_key(&early, Long);
+    let late_before = f.position(&late, Long).await.unwrap();
+    let before = f.position(&early, Long).await.unwrap();
+
+    let report = pass(&mut f).await;
+    assert_eq!(
+        report.actions,
+        vec![(early_key, Action::DeleverageOverPnlCap)],
+        "{:?}",
+        report.log
+    );
+    assert_eq!(
+        (report.sent, report.failures.len()),
+        (1, 0),
+        "{:?}",
+        report.failures
+    );
+    let after = f.position(&early, Long).await;
+    assert!(after.map_or(0, |p| p.entry_notional_usd) < before.entry_notional_usd);
+    // The program sizes a reduction at spot and checks the cap against the traders' lowest
+    // plausible profit, so a small excess can remain: later passes take it, from the same
+    // position, until nothing is left to do.
+    let mut passes = 1;
+    loop {
+        let report = pass(&mut f).await;
+        if report.actions.is_empty() {
+            break;
+        }
+        assert_eq!(
+            report.actions,
+            vec![(early_key, Action::DeleverageOverPnlCap)]
+        );
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        passes += 1;
+        assert!(passes <= 4, "deleveraging converges");
+    }
+    // The less profitable position keeps its size (the keeper may re-tag its price bounds).
+    let late_after = f.position(&late, Long).await.unwrap();
+    assert_eq!(
+        (late_after.size_base, late_after.collateral),
+        (late_before.size_base, late_before.collateral)
+    );
+    f.check_invariants().await;
+}
+
+/// One keeper pass with a fresh funded keeper.
+async fn pass(f: &mut Fixture) -> tidepool_keeper::PassReport {
+    let cfg = config(f);
+    let keeper = f.env.new_user().await;
+    Keeper::new(
+        InProcess {
+            f,
+            keeper,
+            frozen: None,
+        },
+        cfg,
+    )
+    .pass()
+    .await
+    .unwrap()
+}

@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use anchor_lang::prelude::Pubkey;
 use indicatif::ProgressBar;
 use serde::Serialize;
-use tidepool::math::volatility::volatility_over;
 use tidepool::math::{PRICE_PRECISION, SHARE_PRICE_PRECISION, VOLATILITY_PRECISION};
 use tidepool::state::Side;
 use tidepool_client::errors::describe;
 use tidepool_client::ix;
-use tidepool_client::keeper::{assess, Action};
+use tidepool_client::keeper::{assess, pnl_cap_deleverage, Action};
 use tidepool_harness::{
     custom_error_code, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
 };
@@ -148,7 +148,8 @@ pub async fn run(
     market.price = pyth_price(candles[0].close);
     let p = &mut market.params;
     p.volatility_ewma_seconds = s.market.volatility_ewma_seconds;
-    p.volatility_horizon_seconds = s.market.volatility_horizon_seconds;
+    p.fast_volatility_ewma_seconds = s.market.fast_volatility_ewma_seconds;
+    p.liquidation_horizon_seconds = s.market.liquidation_horizon_seconds;
     p.base_initial_margin_bps = s.market.base_initial_margin_bps;
     p.base_maintenance_margin_bps = s.market.base_maintenance_margin_bps;
     // Room for the whole population, and EMA divergence for hourly crash candles.
@@ -158,7 +159,7 @@ pub async fn run(
     p.oracle.max_ema_deviation_bps = 2_500;
     if s.market.margin == MarginMode::Fixed {
         p.volatility_multiplier_bps = 0;
-        p.utilization_multiplier_bps = 0;
+        p.pool_stress_margin_bps = 0;
         p.size_margin_bps = 0;
     }
     setup.markets = vec![market];
@@ -198,7 +199,6 @@ pub async fn run(
     let oracle = f.pool.markets[0].oracle;
     let settlement_oracle = f.pool.settlement_oracle;
     let market_key = f.pool.markets[0].key;
-    let horizon = s.market.volatility_horizon_seconds as u64;
     let mut ema = candles[0].close;
     let mut prev_time = candles[0].time;
     let mut leverage_sum = 0.0;
@@ -268,6 +268,7 @@ pub async fn run(
                 Action::Liquidate => f.liquidate(&keeper, &st.trader, side).await,
                 Action::ExecuteTrigger { .. } => f.execute_trigger(&keeper, &st.trader, side).await,
                 Action::DeleverageAtCap => f.deleverage(&keeper, &st.trader, side, false).await,
+                Action::DeleverageOverPnlCap => f.deleverage(&keeper, &st.trader, side, true).await,
             };
             if c.record(&res) {
                 match action {
@@ -280,6 +281,42 @@ pub async fn run(
                     if action == Action::Liquidate {
                         o.full_liquidations += 1;
                     }
+                }
+            }
+        }
+
+        // Pool-level deleveraging when traders' profit is over the pool's PnL cap, decided
+        // as the keeper crate decides.
+        let mut open = Vec::new();
+        for (i, st) in traders.iter().enumerate() {
+            if let Some(side) = st.side {
+                if let Some(p) = f.position(&st.trader, side).await {
+                    open.push((f.position_key(&st.trader, side), p, i));
+                }
+            }
+        }
+        let pool = f.pool_state().await;
+        let market = f.market_state(0).await;
+        let listed: Vec<(Pubkey, &tidepool::state::Position)> =
+            open.iter().map(|(k, p, _)| (*k, p)).collect();
+        let chosen = pnl_cap_deleverage(
+            &pool,
+            &[(market_key, &market, &price)],
+            &settlement,
+            &listed,
+            now,
+        )
+        .unwrap_or_default();
+        for key in chosen {
+            let Some((_, p, i)) = open.iter().find(|(k, _, _)| *k == key) else {
+                continue;
+            };
+            let side = p.side;
+            let st = &mut traders[*i];
+            if c.record(&f.deleverage(&keeper, &st.trader, side, true).await) {
+                o.deleveraged += 1;
+                if f.position(&st.trader, side).await.is_none() {
+                    st.side = None;
                 }
             }
         }
@@ -388,9 +425,9 @@ pub async fn run(
         let view = f.pool_value().await;
         let pool = f.pool_state().await;
         let m = f.market_state(0).await;
-        let vol = volatility_over(m.variance, horizon).unwrap_or(u64::MAX);
+        let vol = m.volatility(&price).map_or(u64::MAX, |v| v.realized);
         let ratios = m
-            .margin_ratios(&price, view.utilization_bps, 10_000 * USDC)
+            .margin_ratios(&price, &pool, 10_000 * USDC)
             .expect("margin ratios");
         o.samples.push(Sample {
             time: candle.time,

@@ -90,7 +90,8 @@ pub struct PoolScenario {
 pub struct MarketScenario {
     pub symbol: String,
     pub volatility_ewma_seconds: u32,
-    pub volatility_horizon_seconds: u32,
+    pub liquidation_horizon_seconds: u32,
+    pub fast_volatility_ewma_seconds: u32,
     pub margin: MarginMode,
     pub base_initial_margin_bps: u16,
     pub base_maintenance_margin_bps: u16,
@@ -134,8 +135,9 @@ impl Default for MarketScenario {
     fn default() -> Self {
         Self {
             symbol: "SOL-PERP".into(),
-            volatility_ewma_seconds: 21_600,
-            volatility_horizon_seconds: 86_400,
+            volatility_ewma_seconds: 86_400,
+            fast_volatility_ewma_seconds: 3_600,
+            liquidation_horizon_seconds: 900,
             margin: MarginMode::Dynamic,
             base_initial_margin_bps: 500,
             base_maintenance_margin_bps: 250,

@@ -147,9 +147,10 @@ pub struct MarketRefreshed {
     /// Confidence, `expo = -9`.
     pub confidence: u64,
     pub publish_time: i64,
-    /// Variance of log returns per second, `expo = -18`.
+    /// Slow and fast EWMA variance of log returns per second, `expo = -18`.
     pub variance: u128,
-    /// Volatility over the market's horizon, `expo = -9`.
+    pub fast_variance: u128,
+    /// Realized volatility over the liquidation horizon (the higher estimate), `expo = -9`.
     pub volatility: u64,
 }
 

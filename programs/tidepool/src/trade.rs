@@ -106,8 +106,7 @@ pub fn require_initial_margin(
     settlement: &OraclePrice,
 ) -> Result<PositionHealth> {
     let mark = market.fill_price(price, !position.is_long())?;
-    let ratios =
-        market.margin_ratios(price, pool_utilization(pool)?, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(price, pool, position.entry_notional_usd)?;
     let health = position.health(
         market,
         mark,

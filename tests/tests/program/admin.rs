@@ -266,7 +266,7 @@ async fn market_params_are_bounded_each_with_its_error() {
             TidepoolError::InvalidMarginMultiplier,
         ),
         (
-            |p| p.utilization_multiplier_bps = 1_000_001,
+            |p| p.pool_stress_margin_bps = 10_001,
             TidepoolError::InvalidMarginMultiplier,
         ),
         (
@@ -274,7 +274,11 @@ async fn market_params_are_bounded_each_with_its_error() {
             TidepoolError::InvalidMarginMultiplier,
         ),
         (
-            |p| p.volatility_horizon_seconds = 59,
+            |p| p.liquidation_horizon_seconds = 9,
+            TidepoolError::InvalidVolatilityParams,
+        ),
+        (
+            |p| p.fast_volatility_ewma_seconds = p.volatility_ewma_seconds + 1,
             TidepoolError::InvalidVolatilityParams,
         ),
         (

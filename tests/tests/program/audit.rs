@@ -492,6 +492,8 @@ async fn funding_to_a_lone_short(max_utilization_bps: u16) {
         s.params.max_utilization_bps = max_utilization_bps;
         s.markets[0].params.funding_rate_bps = 100_000;
         s.markets[0].params.max_skew_usd = 2_000_000 * USDC;
+        // Opens right up to the cap: no pool-stress margin in the way.
+        s.markets[0].params.pool_stress_margin_bps = 0;
     })
     .await;
     f.seed_liquidity(1_000_000 * USDC).await;
@@ -542,7 +544,8 @@ async fn audit_5_funding_keeps_reserves_within_the_cap_at_100_percent() {
 /// closes. The month is charged at the month's utilization, not at the moment's.
 #[tokio::test]
 async fn audit_6_a_deposit_cannot_cut_past_borrow_fees() {
-    let mut f = fee_free(|_| {}).await;
+    // 70 % utilization at 8.75x: no pool-stress margin in the way.
+    let mut f = fee_free(|s| s.markets[0].params.pool_stress_margin_bps = 0).await;
     f.seed_liquidity(100_000 * USDC).await;
     let t = f.new_trader(10_000 * USDC).await;
     f.open(&t, Long, 70_000 * USDC, 8_000 * USDC).await.unwrap();

@@ -8,7 +8,15 @@ use tidepool::math::volatility::{squared_log_return, update_variance, volatility
 use tidepool_client::ix;
 use tidepool_harness::*;
 
-const TAU: u64 = 21_600; // default_market_params().volatility_ewma_seconds
+/// The default market's slow and fast EWMA time constants and liquidation horizon.
+fn taus() -> (u64, u64, u64) {
+    let p = tidepool_client::defaults::market_params();
+    (
+        p.volatility_ewma_seconds as u64,
+        p.fast_volatility_ewma_seconds as u64,
+        p.liquidation_horizon_seconds as u64,
+    )
+}
 
 async fn refresh(f: &mut Fixture) -> TxResult {
     let m = &f.pool.markets[0];
@@ -28,12 +36,13 @@ async fn move_price(f: &mut Fixture, seconds: i64, price: i64) {
 
 #[tokio::test]
 async fn volatility_follows_observed_log_returns() {
+    let (slow, fast, horizon) = taus();
     let mut f = Fixture::new().await;
     refresh(&mut f).await.unwrap();
     let m = f.market_state(0).await;
     assert_eq!(
-        (m.last_price, m.variance),
-        (150_000_000_000, 0),
+        (m.last_price, m.variance, m.fast_variance),
+        (150_000_000_000, 0, 0),
         "first observation"
     );
 
@@ -41,18 +50,25 @@ async fn volatility_follows_observed_log_returns() {
     move_price(&mut f, 3_600, 15_150_000_000).await;
     refresh(&mut f).await.unwrap();
     let r2 = squared_log_return(150_000_000_000, 151_500_000_000).unwrap();
-    let expected = update_variance(0, r2, 3_600, TAU).unwrap();
+    let expected = update_variance(0, r2, 3_600, slow).unwrap();
+    let expected_fast = update_variance(0, r2, 3_600, fast).unwrap();
     let m = f.market_state(0).await;
-    assert_eq!(m.variance, expected);
+    assert_eq!((m.variance, m.fast_variance), (expected, expected_fast));
     assert_eq!(m.last_price, 151_500_000_000);
     assert_eq!(m.last_publish_time, f.env.now().await);
 
     // A quiet hour decays the estimate.
     move_price(&mut f, 3_600, 15_150_000_000).await;
     refresh(&mut f).await.unwrap();
-    let decayed = update_variance(expected, 0, 3_600, TAU).unwrap();
-    assert_eq!(f.market_state(0).await.variance, decayed);
+    let decayed = update_variance(expected, 0, 3_600, slow).unwrap();
+    let decayed_fast = update_variance(expected_fast, 0, 3_600, fast).unwrap();
+    let m = f.market_state(0).await;
+    assert_eq!((m.variance, m.fast_variance), (decayed, decayed_fast));
     assert!(decayed < expected);
+    assert!(
+        decayed_fast * expected < decayed * expected_fast,
+        "the fast estimate forgets more of a quiet hour"
+    );
 
     // A crash raises it sharply; the event reports it with the horizon volatility.
     move_price(&mut f, 3_600, 12_000_000_000).await;
@@ -61,15 +77,20 @@ async fn volatility_follows_observed_log_returns() {
     let inner = f.env.simulate_inner_data(&[ixn], &[]).await;
     let events = decode_events::<MarketRefreshed>(&inner);
     let r2 = squared_log_return(151_500_000_000, 120_000_000_000).unwrap();
-    let crashed = update_variance(decayed, r2, 3_600, TAU).unwrap();
+    let crashed = update_variance(decayed, r2, 3_600, slow).unwrap();
+    let crashed_fast = update_variance(decayed_fast, r2, 3_600, fast).unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].variance, crashed);
+    assert_eq!(
+        (events[0].variance, events[0].fast_variance),
+        (crashed, crashed_fast)
+    );
     assert_eq!(events[0].price, 120_000_000_000);
+    // The fast estimate reacts to the crash at once, and margin uses the higher one.
+    assert!(crashed_fast > crashed && crashed > 10 * expected);
     assert_eq!(
         events[0].volatility,
-        volatility_over(crashed, 86_400).unwrap()
+        volatility_over(crashed_fast, horizon).unwrap()
     );
-    assert!(crashed > 10 * expected);
 }
 
 #[tokio::test]

@@ -446,9 +446,8 @@ async fn collateral_can_be_added_and_removed_down_to_initial_margin() {
     let settlement = f.env.prices[&settle].oracle_price();
     let market = f.market_state(0).await;
     let pool = f.pool_state().await;
-    let util = tidepool::trade::pool_utilization(&pool).unwrap();
     let ratios = market
-        .margin_ratios(&price, util, p.entry_notional_usd)
+        .margin_ratios(&price, &pool, p.entry_notional_usd)
         .unwrap();
     let mark = market.fill_price(&price, false).unwrap();
     let h = p

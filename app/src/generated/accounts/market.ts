@@ -86,8 +86,10 @@ export type Market = {
   lastEmaPrice: bigint;
   /** Last observed confidence (`expo = -9`). */
   lastConfidence: bigint;
-  /** EWMA variance of log returns per second (`expo = -18`); see `math::volatility`. */
+  /** Slow EWMA variance of log returns per second (`expo = -18`); see `math::volatility`. */
   variance: bigint;
+  /** Fast EWMA variance (time constant `fast_volatility_ewma_seconds`), same units. */
+  fastVariance: bigint;
   /** Unix time of the last refresh or trade. */
   lastUpdateTime: bigint;
   /**
@@ -130,8 +132,10 @@ export type MarketArgs = {
   lastEmaPrice: number | bigint;
   /** Last observed confidence (`expo = -9`). */
   lastConfidence: number | bigint;
-  /** EWMA variance of log returns per second (`expo = -18`); see `math::volatility`. */
+  /** Slow EWMA variance of log returns per second (`expo = -18`); see `math::volatility`. */
   variance: number | bigint;
+  /** Fast EWMA variance (time constant `fast_volatility_ewma_seconds`), same units. */
+  fastVariance: number | bigint;
   /** Unix time of the last refresh or trade. */
   lastUpdateTime: number | bigint;
   /**
@@ -170,6 +174,7 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["lastEmaPrice", getU64Encoder()],
       ["lastConfidence", getU64Encoder()],
       ["variance", getU128Encoder()],
+      ["fastVariance", getU128Encoder()],
       ["lastUpdateTime", getI64Encoder()],
       ["cumulativeBorrowIndex", getU128Encoder()],
       ["lastAccrualTime", getI64Encoder()],
@@ -178,7 +183,7 @@ export function getMarketEncoder(): FixedSizeEncoder<MarketArgs> {
       ["long", getSideStateEncoder()],
       ["short", getSideStateEncoder()],
       ["utilizationIntegralSnapshot", getU128Encoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 48)],
+      ["padding", fixEncoderSize(getBytesEncoder(), 28)],
     ]),
     (value) => ({ ...value, discriminator: MARKET_DISCRIMINATOR }),
   );
@@ -201,6 +206,7 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["lastEmaPrice", getU64Decoder()],
     ["lastConfidence", getU64Decoder()],
     ["variance", getU128Decoder()],
+    ["fastVariance", getU128Decoder()],
     ["lastUpdateTime", getI64Decoder()],
     ["cumulativeBorrowIndex", getU128Decoder()],
     ["lastAccrualTime", getI64Decoder()],
@@ -209,7 +215,7 @@ export function getMarketDecoder(): FixedSizeDecoder<Market> {
     ["long", getSideStateDecoder()],
     ["short", getSideStateDecoder()],
     ["utilizationIntegralSnapshot", getU128Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 48)],
+    ["padding", fixDecoderSize(getBytesDecoder(), 28)],
   ]);
 }
 

@@ -30,25 +30,37 @@ import {
 /** Market parameters (`create_market`, `update_market_params`). Rates are per year. */
 export type MarketParams = {
   oracle: OracleGuards;
-  /** Base initial margin ratio, bps. `1..=5000` and above maintenance. */
+  /**
+   * Initial margin floor, bps. `1..=5000` and above maintenance; `base_im − base_mm` is
+   * the noise buffer every initial margin carries above the maintenance margin.
+   */
   baseInitialMarginBps: number;
-  /** Base maintenance margin ratio, bps. `1..initial`. */
+  /** Maintenance margin floor, bps. Above the liquidation fee, below initial. */
   baseMaintenanceMarginBps: number;
   /**
-   * `k_vol`: how strongly volatility raises margin, bps per unit of volatility.
-   * `0..=1_000_000` (100x).
+   * `z`: the confidence multiple of the adverse move margin covers, bps of σ (30000 = 3σ).
+   * `0..=1_000_000`.
    */
   volatilityMultiplierBps: number;
-  /** `k_util`: how strongly pool utilization raises initial margin, bps. `0..=1_000_000`. */
-  utilizationMultiplierBps: number;
+  /**
+   * Initial margin added when the pool's reserves reach its utilization cap, bps of
+   * notional (quadratic in reserves / cap). `0..=10000`.
+   */
+  poolStressMarginBps: number;
   /** Extra initial margin per `size_margin_scale_usd` of position size, bps. `0..=5000`. */
   sizeMarginBps: number;
   /** Size (USD, `expo = -6`) at which the size add-on reaches `size_margin_bps`. `> 0`. */
   sizeMarginScaleUsd: bigint;
-  /** Horizon over which volatility is measured for margin, seconds. `60..=30 days`. */
-  volatilityHorizonSeconds: number;
-  /** Time constant of the volatility EWMA, seconds. `60..=30 days`. */
+  /**
+   * The liquidation horizon: how long the price may run between the last price a keeper
+   * could liquidate at and the one it gets (oracle interval, keeper latency, gaps),
+   * seconds; volatility is measured over it. `10..=1 day`.
+   */
+  liquidationHorizonSeconds: number;
+  /** Time constant of the slow volatility EWMA, seconds. `60..=30 days`. */
   volatilityEwmaSeconds: number;
+  /** Time constant of the fast volatility EWMA, seconds. `60..=volatility_ewma_seconds`. */
+  fastVolatilityEwmaSeconds: number;
   /** Cap on long open interest, USD (`expo = -6`). `> 0`. */
   maxLongOpenInterestUsd: bigint;
   /** Cap on short open interest, USD (`expo = -6`). `> 0`. */
@@ -93,25 +105,37 @@ export type MarketParams = {
 
 export type MarketParamsArgs = {
   oracle: OracleGuardsArgs;
-  /** Base initial margin ratio, bps. `1..=5000` and above maintenance. */
+  /**
+   * Initial margin floor, bps. `1..=5000` and above maintenance; `base_im − base_mm` is
+   * the noise buffer every initial margin carries above the maintenance margin.
+   */
   baseInitialMarginBps: number;
-  /** Base maintenance margin ratio, bps. `1..initial`. */
+  /** Maintenance margin floor, bps. Above the liquidation fee, below initial. */
   baseMaintenanceMarginBps: number;
   /**
-   * `k_vol`: how strongly volatility raises margin, bps per unit of volatility.
-   * `0..=1_000_000` (100x).
+   * `z`: the confidence multiple of the adverse move margin covers, bps of σ (30000 = 3σ).
+   * `0..=1_000_000`.
    */
   volatilityMultiplierBps: number;
-  /** `k_util`: how strongly pool utilization raises initial margin, bps. `0..=1_000_000`. */
-  utilizationMultiplierBps: number;
+  /**
+   * Initial margin added when the pool's reserves reach its utilization cap, bps of
+   * notional (quadratic in reserves / cap). `0..=10000`.
+   */
+  poolStressMarginBps: number;
   /** Extra initial margin per `size_margin_scale_usd` of position size, bps. `0..=5000`. */
   sizeMarginBps: number;
   /** Size (USD, `expo = -6`) at which the size add-on reaches `size_margin_bps`. `> 0`. */
   sizeMarginScaleUsd: number | bigint;
-  /** Horizon over which volatility is measured for margin, seconds. `60..=30 days`. */
-  volatilityHorizonSeconds: number;
-  /** Time constant of the volatility EWMA, seconds. `60..=30 days`. */
+  /**
+   * The liquidation horizon: how long the price may run between the last price a keeper
+   * could liquidate at and the one it gets (oracle interval, keeper latency, gaps),
+   * seconds; volatility is measured over it. `10..=1 day`.
+   */
+  liquidationHorizonSeconds: number;
+  /** Time constant of the slow volatility EWMA, seconds. `60..=30 days`. */
   volatilityEwmaSeconds: number;
+  /** Time constant of the fast volatility EWMA, seconds. `60..=volatility_ewma_seconds`. */
+  fastVolatilityEwmaSeconds: number;
   /** Cap on long open interest, USD (`expo = -6`). `> 0`. */
   maxLongOpenInterestUsd: number | bigint;
   /** Cap on short open interest, USD (`expo = -6`). `> 0`. */
@@ -160,11 +184,12 @@ export function getMarketParamsEncoder(): FixedSizeEncoder<MarketParamsArgs> {
     ["baseInitialMarginBps", getU16Encoder()],
     ["baseMaintenanceMarginBps", getU16Encoder()],
     ["volatilityMultiplierBps", getU32Encoder()],
-    ["utilizationMultiplierBps", getU32Encoder()],
+    ["poolStressMarginBps", getU32Encoder()],
     ["sizeMarginBps", getU16Encoder()],
     ["sizeMarginScaleUsd", getU64Encoder()],
-    ["volatilityHorizonSeconds", getU32Encoder()],
+    ["liquidationHorizonSeconds", getU32Encoder()],
     ["volatilityEwmaSeconds", getU32Encoder()],
+    ["fastVolatilityEwmaSeconds", getU32Encoder()],
     ["maxLongOpenInterestUsd", getU64Encoder()],
     ["maxShortOpenInterestUsd", getU64Encoder()],
     ["maxSkewUsd", getU64Encoder()],
@@ -191,11 +216,12 @@ export function getMarketParamsDecoder(): FixedSizeDecoder<MarketParams> {
     ["baseInitialMarginBps", getU16Decoder()],
     ["baseMaintenanceMarginBps", getU16Decoder()],
     ["volatilityMultiplierBps", getU32Decoder()],
-    ["utilizationMultiplierBps", getU32Decoder()],
+    ["poolStressMarginBps", getU32Decoder()],
     ["sizeMarginBps", getU16Decoder()],
     ["sizeMarginScaleUsd", getU64Decoder()],
-    ["volatilityHorizonSeconds", getU32Decoder()],
+    ["liquidationHorizonSeconds", getU32Decoder()],
     ["volatilityEwmaSeconds", getU32Decoder()],
+    ["fastVolatilityEwmaSeconds", getU32Decoder()],
     ["maxLongOpenInterestUsd", getU64Decoder()],
     ["maxShortOpenInterestUsd", getU64Decoder()],
     ["maxSkewUsd", getU64Decoder()],

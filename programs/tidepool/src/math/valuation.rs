@@ -183,6 +183,28 @@ pub fn pool_value(
     to_u64(value.max(0) as u128)
 }
 
+/// Traders' aggregate unrealized profit (the sides in profit) beyond `max_pnl_factor_bps`
+/// of the pool value, both valued against the traders (`Valuation::Max`), in settlement
+/// base units; 0 while under the cap. Above it, keepers may deleverage (SPEC 6).
+pub fn profit_over_cap(
+    lp_balance: u64,
+    markets: &[MarketExposure],
+    settlement: &OraclePrice,
+    decimals: u8,
+    max_pnl_factor_bps: u16,
+) -> MathResult<u64> {
+    let mut profit: i128 = 0;
+    for m in markets {
+        for (side, long) in [(&m.long, true), (&m.short, false)] {
+            let pnl = side_pnl_tokens(side, long, &m.price, settlement, decimals, Valuation::Max)?;
+            profit = profit.safe_add(pnl.max(0))?;
+        }
+    }
+    let value = pool_value(lp_balance, markets, settlement, decimals, Valuation::Max)?;
+    let cap = super::bps_of(value, max_pnl_factor_bps as u64, Rounding::Down)? as i128;
+    to_u64(profit.safe_sub(cap)?.max(0) as u128)
+}
+
 /// Reserves may be at most `max_utilization_bps` of the LP balance; this is how much of
 /// the LP balance is free to leave (withdrawals) without breaking that rule.
 pub fn withdrawable_liquidity(

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
-use super::{MarketParams, Position};
-use crate::math::margin::{effective_volatility, margin_ratios, MarginParams, MarginRatios};
+use super::{MarketParams, Pool, Position};
+use crate::math::margin::{margin_ratios, MarginParams, MarginRatios, Volatility};
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{borrow_owed_usd, funding_owed_usd};
 use crate::math::pricing::{execution_price, spread_bps};
@@ -240,8 +240,10 @@ pub struct Market {
     pub last_ema_price: u64,
     /// Last observed confidence (`expo = -9`).
     pub last_confidence: u64,
-    /// EWMA variance of log returns per second (`expo = -18`); see `math::volatility`.
+    /// Slow EWMA variance of log returns per second (`expo = -18`); see `math::volatility`.
     pub variance: u128,
+    /// Fast EWMA variance (time constant `fast_volatility_ewma_seconds`), same units.
+    pub fast_variance: u128,
     /// Unix time of the last refresh or trade.
     pub last_update_time: i64,
 
@@ -262,7 +264,7 @@ pub struct Market {
 
     /// The pool's `utilization_integral` at `last_accrual_time`.
     pub utilization_integral_snapshot: u128,
-    pub padding: [u8; 48],
+    pub padding: [u8; 28],
 }
 
 impl Market {
@@ -320,6 +322,12 @@ impl Market {
                 r2,
                 dt,
                 self.params.volatility_ewma_seconds as u64,
+            )?;
+            self.fast_variance = update_variance(
+                self.fast_variance,
+                r2,
+                dt,
+                self.params.fast_volatility_ewma_seconds as u64,
             )?;
         }
         if self.last_price == 0 || price.publish_time > self.last_publish_time {
@@ -404,25 +412,38 @@ impl Market {
             base_initial_margin_bps: p.base_initial_margin_bps,
             base_maintenance_margin_bps: p.base_maintenance_margin_bps,
             volatility_multiplier_bps: p.volatility_multiplier_bps,
-            utilization_multiplier_bps: p.utilization_multiplier_bps,
+            pool_stress_margin_bps: p.pool_stress_margin_bps,
             size_margin_bps: p.size_margin_bps,
             size_margin_scale_usd: p.size_margin_scale_usd,
         }
     }
 
-    /// Margin ratios now, for a position of `size_usd`, at pool utilization `utilization_bps`.
+    /// What margin prices now: realized volatility over the liquidation horizon (the
+    /// higher of the fast and slow estimates), the price's divergence from its EMA and its
+    /// confidence ratio.
+    pub fn volatility(&self, price: &OraclePrice) -> MathResult<Volatility> {
+        Volatility::new(
+            self.fast_variance,
+            self.variance,
+            self.params.liquidation_horizon_seconds as u64,
+            price,
+        )
+    }
+
+    /// Margin ratios now, for a position of `size_usd` in `pool` (whose stress, reserves
+    /// over their cap, raises the initial margin).
     pub fn margin_ratios(
         &self,
         price: &OraclePrice,
-        utilization_bps: u64,
+        pool: &Pool,
         size_usd: u64,
     ) -> MathResult<MarginRatios> {
-        let vol = effective_volatility(
-            self.variance,
-            self.params.volatility_horizon_seconds as u64,
-            price,
-        )?;
-        margin_ratios(&self.margin_params(), vol, utilization_bps, size_usd)
+        margin_ratios(
+            &self.margin_params(),
+            self.volatility(price)?,
+            pool.stress_bps()?,
+            size_usd,
+        )
     }
 
     /// Fill price of a buy (open long, close short) or a sell.

@@ -108,24 +108,30 @@ impl PoolParams {
 pub struct MarketParams {
     pub oracle: OracleGuards,
 
-    // --- risk: margin = f(volatility, utilization, size) ---------------------------------
-    /// Base initial margin ratio, bps. `1..=5000` and above maintenance.
+    // --- risk: margin from volatility, pool stress and size (`math::margin`) -------------
+    /// Initial margin floor, bps. `1..=5000` and above maintenance; `base_im − base_mm` is
+    /// the noise buffer every initial margin carries above the maintenance margin.
     pub base_initial_margin_bps: u16,
-    /// Base maintenance margin ratio, bps. `1..initial`.
+    /// Maintenance margin floor, bps. Above the liquidation fee, below initial.
     pub base_maintenance_margin_bps: u16,
-    /// `k_vol`: how strongly volatility raises margin, bps per unit of volatility.
-    /// `0..=1_000_000` (100x).
+    /// `z`: the confidence multiple of the adverse move margin covers, bps of σ (30000 = 3σ).
+    /// `0..=1_000_000`.
     pub volatility_multiplier_bps: u32,
-    /// `k_util`: how strongly pool utilization raises initial margin, bps. `0..=1_000_000`.
-    pub utilization_multiplier_bps: u32,
+    /// Initial margin added when the pool's reserves reach its utilization cap, bps of
+    /// notional (quadratic in reserves / cap). `0..=10000`.
+    pub pool_stress_margin_bps: u32,
     /// Extra initial margin per `size_margin_scale_usd` of position size, bps. `0..=5000`.
     pub size_margin_bps: u16,
     /// Size (USD, `expo = -6`) at which the size add-on reaches `size_margin_bps`. `> 0`.
     pub size_margin_scale_usd: u64,
-    /// Horizon over which volatility is measured for margin, seconds. `60..=30 days`.
-    pub volatility_horizon_seconds: u32,
-    /// Time constant of the volatility EWMA, seconds. `60..=30 days`.
+    /// The liquidation horizon: how long the price may run between the last price a keeper
+    /// could liquidate at and the one it gets (oracle interval, keeper latency, gaps),
+    /// seconds; volatility is measured over it. `10..=1 day`.
+    pub liquidation_horizon_seconds: u32,
+    /// Time constant of the slow volatility EWMA, seconds. `60..=30 days`.
     pub volatility_ewma_seconds: u32,
+    /// Time constant of the fast volatility EWMA, seconds. `60..=volatility_ewma_seconds`.
+    pub fast_volatility_ewma_seconds: u32,
     /// Cap on long open interest, USD (`expo = -6`). `> 0`.
     pub max_long_open_interest_usd: u64,
     /// Cap on short open interest, USD (`expo = -6`). `> 0`.
@@ -177,14 +183,15 @@ impl MarketParams {
         );
         require!(
             self.volatility_multiplier_bps <= 1_000_000
-                && self.utilization_multiplier_bps <= 1_000_000
+                && self.pool_stress_margin_bps <= BPS as u32
                 && self.size_margin_bps <= 5_000
                 && self.size_margin_scale_usd > 0,
             TidepoolError::InvalidMarginMultiplier
         );
         require!(
-            (60..=THIRTY_DAYS).contains(&self.volatility_horizon_seconds)
-                && (60..=THIRTY_DAYS).contains(&self.volatility_ewma_seconds),
+            (10..=24 * ONE_HOUR).contains(&self.liquidation_horizon_seconds)
+                && (60..=THIRTY_DAYS).contains(&self.volatility_ewma_seconds)
+                && (60..=self.volatility_ewma_seconds).contains(&self.fast_volatility_ewma_seconds),
             TidepoolError::InvalidVolatilityParams
         );
         require!(

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use super::PoolParams;
 use crate::constants::{MAX_MARKETS_PER_POOL, POOL_SEED};
 use crate::math::valuation::utilization_bps;
-use crate::math::{MathResult, SafeMath};
+use crate::math::{mul_div, MathResult, Rounding, SafeMath, BPS_DENOMINATOR};
 
 /// A liquidity pool over one settlement token. PDA `["pool", pool_id (u16 LE)]`.
 ///
@@ -101,6 +101,18 @@ impl Pool {
     /// `total_reserved / lp_balance`, bps.
     pub fn utilization_bps(&self) -> MathResult<u64> {
         utilization_bps(self.lp_balance, self.total_reserved)
+    }
+
+    /// Pool stress in bps: reserves over what the utilization cap allows (`utilization /
+    /// max_utilization`), rounded up, capped at 100 %.
+    pub fn stress_bps(&self) -> MathResult<u64> {
+        Ok(mul_div(
+            self.utilization_bps()? as u128,
+            BPS_DENOMINATOR as u128,
+            self.params.max_utilization_bps.max(1) as u128,
+            Rounding::Up,
+        )?
+        .min(BPS_DENOMINATOR as u128) as u64)
     }
 
     /// `utilization_integral` carried forward to `now` at the current utilization.

@@ -7,8 +7,10 @@ use crate::math::position::{
     cap_funding_received, crossed_trigger, liquidation_price, owed_usd_to_tokens, pnl_usd,
     signed_usd_to_tokens,
 };
-use crate::math::valuation::{notional_usd, price_for_notional, tokens_to_usd};
-use crate::math::{bps_of, to_i64, to_u64, MathResult, Rounding, SafeMath};
+use crate::math::valuation::{
+    notional_usd, price_for_notional, side_pnl_tokens, tokens_to_usd, Valuation,
+};
+use crate::math::{bps_of, mul_div, to_i64, to_u64, MathResult, Rounding, SafeMath};
 
 /// Long or short.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -331,6 +333,54 @@ impl Position {
     ) -> MathResult<bool> {
         let fill = market.fill_price(price, !self.is_long())?;
         Ok(self.pnl_at(fill, settlement, decimals)? >= self.reserved as i128)
+    }
+
+    /// How much of this position (USD of entry notional) a keeper takes when traders'
+    /// profit in the pool is `excess` settlement units over the pool's cap (`auto_deleverage`
+    /// and every keeper decide with this one function), judged at spot: enough to release
+    /// `excess` of profit, all of it when the rest would be dust. `None` when the program
+    /// refuses: not in profit, or less profitable per USD of notional than its side on
+    /// average (the most profitable go first).
+    pub fn pnl_cap_deleverage_size(
+        &self,
+        market: &Market,
+        price: &OraclePrice,
+        settlement: &OraclePrice,
+        decimals: u8,
+        excess: u64,
+    ) -> MathResult<Option<u64>> {
+        let pnl = self.pnl_at(price.spot, settlement, decimals)?;
+        let is_long = self.is_long();
+        let whole = self.entry_notional_usd;
+        if pnl <= 0 || excess == 0 {
+            return Ok(None);
+        }
+        // At least its side's average profitability: pnl / entry ≥ side_pnl / side_entry.
+        let side = market.side(is_long);
+        let side_pnl = side_pnl_tokens(
+            &side.exposure(market.cumulative_borrow_index, is_long)?,
+            is_long,
+            price,
+            settlement,
+            decimals,
+            Valuation::Min,
+        )?;
+        if pnl.safe_mul(side.open_interest_usd as i128)? < side_pnl.safe_mul(whole as i128)? {
+            return Ok(None);
+        }
+        let part = to_u64(mul_div(
+            whole as u128,
+            excess as u128,
+            pnl as u128,
+            Rounding::Up,
+        )?)?;
+        Ok(Some(
+            if part >= whole || whole - part < market.params.min_position_usd {
+                whole
+            } else {
+                part
+            },
+        ))
     }
 
     /// Share `part / whole` of `amount`, rounded down (what a partial close releases).

@@ -5,8 +5,7 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::error::TidepoolError;
 use crate::events::PositionDeleveraged;
-use crate::math::valuation::{side_pnl_tokens, Valuation};
-use crate::math::{bps_of, mul_div, to_u64, Rounding, SafeMath};
+use crate::math::valuation::profit_over_cap;
 use crate::trade::{apply_close, KeeperFee};
 use crate::valuation::{Marking, PoolMarks};
 
@@ -55,8 +54,6 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         TidepoolError::DeleverageInMinHold
     );
     let fill = c.market.fill_price(&price, !is_long)?;
-    // Which position and how much to reduce is judged at spot, like its side's average.
-    let position_pnl = c.position.pnl_at(price.spot, &settlement, decimals)?;
     let whole = c.position.entry_notional_usd;
     let at_reserve_cap = c
         .position
@@ -64,10 +61,7 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
     let size_usd = if at_reserve_cap {
         whole
     } else {
-        require!(
-            position_pnl > 0 && !remaining.is_empty(),
-            TidepoolError::NotDeleveragable
-        );
+        require!(!remaining.is_empty(), TidepoolError::NotDeleveragable);
         let pool_key = c.pool.key();
         // One price per market: this position's market counts as marked above (with the
         // price it closes at), not as its account stood before this instruction.
@@ -84,54 +78,26 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
                 price,
             },
         )?;
-        let mut profit: i128 = 0;
-        for m in &marks.markets {
-            for (side, long) in [(&m.long, true), (&m.short, false)] {
-                let pnl = side_pnl_tokens(
-                    side,
-                    long,
-                    &m.price,
-                    &marks.settlement,
-                    decimals,
-                    Valuation::Max,
-                )?;
-                profit = profit.safe_add(pnl.max(0))?;
-            }
-        }
-        let value = marks.pool_value(&c.pool, Valuation::Max)?;
-        let cap = bps_of(
-            value,
-            c.pool.params.max_pnl_factor_bps as u64,
-            Rounding::Down,
-        )? as i128;
-        require!(profit > cap, TidepoolError::NotDeleveragable);
-
-        // At least its side's average profitability: pnl / entry ≥ side_pnl / side_entry.
-        let side = c.market.side(is_long);
-        let side_pnl = side_pnl_tokens(
-            &side.exposure(c.market.cumulative_borrow_index, is_long)?,
-            is_long,
+        let excess = profit_over_cap(
+            c.pool.lp_balance,
+            &marks.markets,
+            &marks.settlement,
+            decimals,
+            c.pool.params.max_pnl_factor_bps,
+        )?;
+        require!(excess > 0, TidepoolError::NotDeleveragable);
+        match c.position.pnl_cap_deleverage_size(
+            &c.market,
             &price,
             &settlement,
             decimals,
-            Valuation::Min,
-        )?;
-        require!(
-            position_pnl.safe_mul(side.open_interest_usd as i128)?
-                >= side_pnl.safe_mul(whole as i128)?,
-            TidepoolError::NotMostProfitable
-        );
-        let excess = (profit - cap) as u128;
-        let part = to_u64(mul_div(
-            whole as u128,
             excess,
-            position_pnl as u128,
-            Rounding::Up,
-        )?)?;
-        if part >= whole || whole - part < c.market.params.min_position_usd {
-            whole
-        } else {
-            part
+        )? {
+            Some(size) => size,
+            None if c.position.pnl_at(price.spot, &settlement, decimals)? <= 0 => {
+                return err!(TidepoolError::NotDeleveragable)
+            }
+            None => return err!(TidepoolError::NotMostProfitable),
         }
     };
     let keeper_fee = KeeperFee::FlatUsd(c.market.params.keeper_fee_usd);

@@ -6,7 +6,7 @@ use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionLiquidated};
 use crate::math::position::{liquidation_close_usd, owed_usd_to_tokens};
 use crate::math::{bps_of, Rounding};
-use crate::trade::{apply_close, pool_utilization, rebook_as_collateral, KeeperFee};
+use crate::trade::{apply_close, rebook_as_collateral, KeeperFee};
 
 /// Permissionless: liquidate a position whose equity, marked at the oracle's spot price,
 /// is below its maintenance margin. Closes just enough to bring the rest back to initial
@@ -22,11 +22,9 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
     let c = &mut ctx.accounts.close;
     let (price, settlement) = c.load_prices(now)?;
     let decimals = c.pool.settlement_decimals;
-    let ratios = c.market.margin_ratios(
-        &price,
-        pool_utilization(&c.pool)?,
-        c.position.entry_notional_usd,
-    )?;
+    let ratios = c
+        .market
+        .margin_ratios(&price, &c.pool, c.position.entry_notional_usd)?;
     let health = c
         .position
         .health(&c.market, price.spot, ratios, &settlement, decimals, true)?;

@@ -53,8 +53,8 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         position.try_serialize(&mut &mut data[..])?;
     }
     let volatility = volatility_over(
-        market.variance,
-        market.params.volatility_horizon_seconds as u64,
+        market.variance.max(market.fast_variance),
+        market.params.liquidation_horizon_seconds as u64,
     )?;
     emit_cpi!(MarketRefreshed {
         market: market_key,
@@ -63,6 +63,7 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         confidence: market.last_confidence,
         publish_time: market.last_publish_time,
         variance: market.variance,
+        fast_variance: market.fast_variance,
         volatility,
     });
     Ok(())

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::state::{Market, Pool, Position, PositionHealth};
-use crate::trade::{mark_market, pool_utilization};
+use crate::trade::mark_market;
 
 /// View: a position's health now, marked at the oracle's spot price (the basis of
 /// liquidation), with fees accrued to now and the margin ratios of now.
@@ -33,11 +33,7 @@ pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHe
         &ctx.accounts.settlement_price_update,
         now,
     )?;
-    let ratios = market.margin_ratios(
-        &price,
-        pool_utilization(&pool)?,
-        position.entry_notional_usd,
-    )?;
+    let ratios = market.margin_ratios(&price, &pool, position.entry_notional_usd)?;
     super::answer(position.health(
         &market,
         price.spot,

@@ -58,6 +58,9 @@ pub struct TestEnv {
     pub positions: std::collections::BTreeSet<Pubkey>,
     /// Every LP request account a test made (executed or cancelled ones are gone).
     pub lp_requests: std::collections::BTreeSet<Pubkey>,
+    /// Inner-instruction data of the last transaction `send` got through, where the
+    /// program's `emit_cpi!` events are (read them with [`decode_events`]).
+    pub last_inner: Vec<Vec<u8>>,
 }
 
 impl TestEnv {
@@ -70,6 +73,7 @@ impl TestEnv {
             donations: HashMap::new(),
             positions: Default::default(),
             lp_requests: Default::default(),
+            last_inner: Vec::new(),
         };
         // A round start time makes timings readable.
         env.set_time(1_700_000_000).await;
@@ -98,7 +102,15 @@ impl TestEnv {
     /// Send one transaction; `signers` are the signers besides the fee payer.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult {
         let tx = self.transaction(ixs, signers);
-        self.rt.send(tx).map(|_| ())
+        let meta = self.rt.send(tx)?;
+        self.last_inner.clear();
+        self.last_inner.extend(
+            meta.inner_instructions
+                .into_iter()
+                .flatten()
+                .map(|i| i.instruction.data),
+        );
+        Ok(())
     }
 
     /// Simulate a view and decode its return data.

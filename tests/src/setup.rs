@@ -322,10 +322,15 @@ impl Fixture {
     }
 
     pub fn position_key(&self, trader: &Trader, side: Side) -> Pubkey {
+        self.position_key_on(0, trader, side)
+    }
+
+    /// The position PDA of `trader` on market `market`.
+    pub fn position_key_on(&self, market: usize, trader: &Trader, side: Side) -> Pubkey {
         // A PDA search costs a few curve checks; the simulator asks thousands of times.
         type Keys = HashMap<(Pubkey, Pubkey, u8), Pubkey>;
         static KEYS: std::sync::Mutex<Option<Keys>> = std::sync::Mutex::new(None);
-        let m = self.market_keys(0);
+        let m = self.market_keys(market);
         let owner = trader.user.pubkey();
         *KEYS
             .lock()
@@ -355,9 +360,36 @@ impl Fixture {
         collateral: u64,
         acceptable_price: u64,
     ) -> TxResult {
+        self.open_at_on(0, t, side, size_usd, collateral, acceptable_price)
+            .await
+    }
+
+    /// Open or increase on market `market`, accepting any price.
+    pub async fn open_on(
+        &mut self,
+        market: usize,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+    ) -> TxResult {
+        let any = if side.is_long() { u64::MAX } else { 0 };
+        self.open_at_on(market, t, side, size_usd, collateral, any)
+            .await
+    }
+
+    pub async fn open_at_on(
+        &mut self,
+        market: usize,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+        acceptable_price: u64,
+    ) -> TxResult {
         let ixn = ix::open_position(
             &t.user.pubkey(),
-            &self.market_keys(0),
+            &self.market_keys(market),
             &t.token,
             side,
             size_usd,
@@ -366,7 +398,7 @@ impl Fixture {
         );
         let res = self.env.send(&[ixn], &[&t.user]).await;
         if res.is_ok() {
-            let key = self.position_key(t, side);
+            let key = self.position_key_on(market, t, side);
             self.env.positions.insert(key);
         }
         self.after_step(&res).await;
@@ -387,9 +419,35 @@ impl Fixture {
         acceptable_price: u64,
         min_amount_out: u64,
     ) -> TxResult {
+        self.decrease_at_on(0, t, side, size_usd, acceptable_price, min_amount_out)
+            .await
+    }
+
+    /// Decrease on market `market` with no price or payout bound.
+    pub async fn decrease_on(
+        &mut self,
+        market: usize,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+    ) -> TxResult {
+        let any = if side.is_long() { 0 } else { u64::MAX };
+        self.decrease_at_on(market, t, side, size_usd, any, 0).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decrease_at_on(
+        &mut self,
+        market: usize,
+        t: &Trader,
+        side: Side,
+        size_usd: u64,
+        acceptable_price: u64,
+        min_amount_out: u64,
+    ) -> TxResult {
         let ixn = ix::decrease_position(
             &t.user.pubkey(),
-            &self.market_keys(0),
+            &self.market_keys(market),
             side,
             &t.token,
             size_usd,
@@ -428,7 +486,12 @@ impl Fixture {
     }
 
     pub async fn position(&mut self, t: &Trader, side: Side) -> Option<Position> {
-        let key = self.position_key(t, side);
+        self.position_on(0, t, side).await
+    }
+
+    /// `t`'s position on market `market`, if open.
+    pub async fn position_on(&mut self, market: usize, t: &Trader, side: Side) -> Option<Position> {
+        let key = self.position_key_on(market, t, side);
         let acc = self.env.raw_account(&key).await?;
         Some(Position::try_deserialize(&mut &acc.data[..]).expect("position decodes"))
     }
@@ -448,7 +511,18 @@ impl Fixture {
         size_usd: u64,
         collateral: u64,
     ) -> Result<OpenQuote, TransactionError> {
-        let ixn = ix::quote_open_position(&self.market_keys(0), None, side, size_usd, collateral);
+        self.quote_open_on(0, side, size_usd, collateral).await
+    }
+
+    pub async fn quote_open_on(
+        &mut self,
+        market: usize,
+        side: Side,
+        size_usd: u64,
+        collateral: u64,
+    ) -> Result<OpenQuote, TransactionError> {
+        let ixn =
+            ix::quote_open_position(&self.market_keys(market), None, side, size_usd, collateral);
         self.env.view(&[ixn], &[]).await
     }
 
@@ -483,10 +557,20 @@ impl Fixture {
     }
 
     pub fn keeper_keys(&self, keeper: &Trader, t: &Trader, side: Side) -> KeeperCloseKeys {
+        self.keeper_keys_on(0, keeper, t, side)
+    }
+
+    pub fn keeper_keys_on(
+        &self,
+        market: usize,
+        keeper: &Trader,
+        t: &Trader,
+        side: Side,
+    ) -> KeeperCloseKeys {
         KeeperCloseKeys {
             keeper: keeper.user.pubkey(),
-            market: self.market_keys(0),
-            position: self.position_key(t, side),
+            market: self.market_keys(market),
+            position: self.position_key_on(market, t, side),
             owner: t.user.pubkey(),
             owner_token_account: t.token,
             keeper_token_account: keeper.token,
@@ -500,12 +584,32 @@ impl Fixture {
     }
 
     pub async fn liquidate(&mut self, keeper: &Trader, t: &Trader, side: Side) -> TxResult {
-        let ixn = ix::liquidate(&self.keeper_keys(keeper, t, side));
+        self.liquidate_on(0, keeper, t, side).await
+    }
+
+    pub async fn liquidate_on(
+        &mut self,
+        market: usize,
+        keeper: &Trader,
+        t: &Trader,
+        side: Side,
+    ) -> TxResult {
+        let ixn = ix::liquidate(&self.keeper_keys_on(market, keeper, t, side));
         self.keeper_send(keeper, ixn).await
     }
 
     pub async fn execute_trigger(&mut self, keeper: &Trader, t: &Trader, side: Side) -> TxResult {
-        let ixn = ix::execute_trigger_order(&self.keeper_keys(keeper, t, side));
+        self.execute_trigger_on(0, keeper, t, side).await
+    }
+
+    pub async fn execute_trigger_on(
+        &mut self,
+        market: usize,
+        keeper: &Trader,
+        t: &Trader,
+        side: Side,
+    ) -> TxResult {
+        let ixn = ix::execute_trigger_order(&self.keeper_keys_on(market, keeper, t, side));
         self.keeper_send(keeper, ixn).await
     }
 
@@ -517,12 +621,23 @@ impl Fixture {
         side: Side,
         pool_cap: bool,
     ) -> TxResult {
+        self.deleverage_on(0, keeper, t, side, pool_cap).await
+    }
+
+    pub async fn deleverage_on(
+        &mut self,
+        market: usize,
+        keeper: &Trader,
+        t: &Trader,
+        side: Side,
+        pool_cap: bool,
+    ) -> TxResult {
         let markets = if pool_cap {
             self.pool.keys().markets
         } else {
             vec![]
         };
-        let ixn = ix::auto_deleverage(&self.keeper_keys(keeper, t, side), &markets);
+        let ixn = ix::auto_deleverage(&self.keeper_keys_on(market, keeper, t, side), &markets);
         self.keeper_send(keeper, ixn).await
     }
 
@@ -533,7 +648,19 @@ impl Fixture {
         take_profit: u64,
         stop_loss: u64,
     ) -> TxResult {
-        let market = self.pool.markets[0].key;
+        self.set_triggers_on(0, t, side, take_profit, stop_loss)
+            .await
+    }
+
+    pub async fn set_triggers_on(
+        &mut self,
+        market: usize,
+        t: &Trader,
+        side: Side,
+        take_profit: u64,
+        stop_loss: u64,
+    ) -> TxResult {
+        let market = self.pool.markets[market].key;
         let ixn = ix::set_trigger_orders(&t.user.pubkey(), &market, side, take_profit, stop_loss);
         self.env.send(&[ixn], &[&t.user]).await
     }

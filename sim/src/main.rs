@@ -1,15 +1,18 @@
 //! `tidepool-sim`: the Tidepool program on an in-process Solana runtime, replaying real
-//! prices with LPs acting, and a report of what happened.
+//! prices with LPs, traders and a keeper, and a report of what happened.
 //!
 //! ```text
-//! cargo run --release -p tidepool-sim                        # the default scenario
-//! cargo run --release -p tidepool-sim -- --scenario FILE     # your own (see scenarios/)
-//! cargo run --release -p tidepool-sim -- --out DIR           # where reports go (sim-out/)
-//! cargo run --release -p tidepool-sim -- stress              # the SOL crashes, dynamic vs fixed
+//! cargo run --release -p tidepool-sim                          # the default scenario
+//! cargo run --release -p tidepool-sim -- run --scenario FILE   # your own (see scenarios/)
+//! cargo run --release -p tidepool-sim -- --out DIR             # where reports go (sim-out/)
+//! cargo run --release -p tidepool-sim -- stress                # every crash, dynamic vs fixed
+//! cargo run --release -p tidepool-sim -- stress --windows btc-2020-03 --crowds long
 //! ```
 
 mod chart;
 mod data;
+mod margin;
+mod path;
 mod report;
 mod run;
 mod scenario;
@@ -18,6 +21,7 @@ mod stress;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use scenario::Scenario;
@@ -26,93 +30,99 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// What to run.
-struct Args {
-    stress: bool,
+#[derive(Parser)]
+#[command(
+    name = "tidepool-sim",
+    about = "The Tidepool program on an in-process Solana runtime, replaying real prices",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Without a subcommand: `run`.
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario and write report.md, report.json and charts (the default).
+    Run(RunArgs),
+    /// Every crash window in the shipped data, long and short crowds, dynamic margin vs
+    /// fixed margin at equal average leverage; writes stress-test.md and stress-test.json.
+    Stress(StressArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario TOML (default: scenarios/default.toml).
+    #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// Where the report goes.
+    #[arg(long, value_name = "DIR", default_value = "sim-out")]
     out: PathBuf,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        stress: false,
-        scenario: None,
-        out: PathBuf::from("sim-out"),
-    };
-    let mut it = std::env::args().skip(1).peekable();
-    if it.peek().map(String::as_str) == Some("stress") {
-        args.stress = true;
-        it.next();
-    }
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--scenario" => {
-                args.scenario = Some(PathBuf::from(it.next().ok_or("--scenario needs a file")?))
-            }
-            "--out" => args.out = PathBuf::from(it.next().ok_or("--out needs a directory")?),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    Ok(args)
+#[derive(Args)]
+struct StressArgs {
+    /// Scenario TOML for the LP and trader population, pool and margin settings (its
+    /// markets and window are replaced by each crash window's).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Where stress-test.md and stress-test.json go (`--out docs` regenerates the docs).
+    #[arg(long, value_name = "DIR", default_value = "sim-out")]
+    out: PathBuf,
+    /// Windows to run, by id (default: all): sol-2021-05, sol-2022-05, sol-2022-11,
+    /// sol-2022-11-15m, btc-2020-03, btc-2021-05.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    windows: Vec<String>,
+    /// Trader crowds (default: both).
+    #[arg(long, value_name = "CROWD,...", value_delimiter = ',', value_enum)]
+    crowds: Vec<stress::Crowd>,
 }
 
-const USAGE: &str = "usage: tidepool-sim [--scenario FILE.toml] [--out DIR]\n       \
-    tidepool-sim stress [--scenario FILE.toml] [--out DIR]   (the three SOL crashes, dynamic vs fixed margin)";
-
-/// The candles of a scenario's window with its warm-up, and when trading starts.
-fn load_candles(scenario: &Scenario) -> Result<(Vec<data::Candle>, i64), String> {
-    let data_path = if scenario.data.is_absolute() {
-        scenario.data.clone()
-    } else {
-        repo_root().join(&scenario.data)
-    };
-    let start = data::parse_time(&scenario.start)
-        .ok_or_else(|| format!("start `{}` is not YYYY-MM-DD HH:MM:SS", scenario.start))?;
-    let warm = data::format_time(start - scenario.warmup_hours as i64 * 3_600) + ":00";
-    let candles = data::load(&data_path, &warm, &scenario.end)?;
-    Ok((candles, start))
+fn load_scenario(path: &Option<PathBuf>) -> Result<Scenario, String> {
+    match path {
+        Some(path) => Scenario::load(path),
+        None => Scenario::load(&repo_root().join("scenarios/default.toml")),
+    }
 }
 
 fn progress_bar(len: usize, label: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
         ProgressStyle::with_template(&format!(
-            "{label:>22} {{bar:40}} {{pos}}/{{len}} h  {{elapsed}}, ~{{eta}} left"
+            "{label:>12} {{bar:40}} {{pos}}/{{len}} candles  {{elapsed}}, ~{{eta}} left"
         ))
         .expect("static template"),
     );
     bar
 }
 
-async fn main_inner() -> Result<(), String> {
-    let args = parse_args()?;
-    let scenario = match &args.scenario {
-        Some(path) => Scenario::load(path)?,
-        None => Scenario::load(&repo_root().join("scenarios/default.toml"))?,
-    };
-    if args.stress {
-        return stress::run(&scenario, &args.out).await;
-    }
-    let (candles, trading_start) = load_candles(&scenario)?;
+fn run(args: &RunArgs) -> Result<(), String> {
+    let scenario = load_scenario(&args.scenario)?;
+    let window = run::Window::of(&scenario);
     println!(
-        "Simulating {} hours of {} ({} .. {}, {} h warm-up) with {} LPs and {} traders",
-        candles.len(),
-        scenario.data.display(),
+        "Simulating {} ({} .. {}, {} h warm-up) with {} LPs and {} traders",
+        scenario.symbols(),
         scenario.start,
         scenario.end,
         scenario.warmup_hours,
         scenario.lps.count,
         scenario.traders.count
     );
-    let bar = progress_bar(candles.len(), "simulation");
-    let outcome = run::run(&scenario, &candles, trading_start, &bar).await;
+    let bar = progress_bar(0, "simulation");
+    let outcome = run::run_window(&scenario, &window, &bar)?;
     bar.finish();
     let files = report::write(&args.out, &scenario, &outcome)?;
+    println!("{}", report::mode_line(&outcome));
     println!(
-        "LP return {:+.3} %, {} liquidations, bad debt {:.2} USDC; {} transactions at {:.0} per second",
+        "LP return {:+.3} %, max drawdown {:.3} %, {} liquidations, {} ADL, bad debt {:.2} USDC; \
+         {} transactions at {:.0} per second",
         outcome.lp_return * 100.0,
+        outcome.max_share_price_drawdown * 100.0,
         outcome.liquidations,
+        outcome.deleveraged,
         outcome.bad_debt,
         outcome.transactions_ok + outcome.transactions_failed,
         outcome.transactions_per_second
@@ -123,12 +133,35 @@ async fn main_inner() -> Result<(), String> {
     Ok(())
 }
 
+fn stress(args: &StressArgs) -> Result<(), String> {
+    let scenario = load_scenario(&args.scenario)?;
+    let windows = stress::select_windows(&args.windows)?;
+    let crowds = if args.crowds.is_empty() {
+        vec![stress::Crowd::Long, stress::Crowd::Short]
+    } else {
+        args.crowds.clone()
+    };
+    let files = stress::run(
+        &scenario,
+        &repo_root().join("data"),
+        &windows,
+        &crowds,
+        &args.out,
+    )?;
+    for file in files {
+        println!("wrote {}", file.display());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    match runtime.block_on(main_inner()) {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => run(&cli.run),
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Stress(args)) => stress(args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tidepool-sim: {e}");

@@ -1,72 +1,232 @@
-//! The simulation loop: the real program on the in-process runtime, one step a candle:
-//! the oracle moves, the keeper refreshes the market and acts on every position, traders
-//! and LPs act, and the books are checked.
+//! The simulation loop: the real program on the in-process runtime. Each candle is posted to
+//! every market's oracle as one or more updates (`path.rs`); after each update the markets
+//! are refreshed and the keeper acts (optionally with a latency of N updates); after the
+//! candle's close, traders and LPs act and the books are checked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
 use indicatif::ProgressBar;
 use serde::Serialize;
+use tidepool::events::{PositionDecreased, PositionDeleveraged, TriggerOrderExecuted};
+use tidepool::math::oracle::OraclePrice;
+use tidepool::math::position::{pnl_usd, signed_usd_to_tokens};
 use tidepool::math::{PRICE_PRECISION, SHARE_PRICE_PRECISION, VOLATILITY_PRECISION};
-use tidepool::state::Side;
+use tidepool::state::{Position, Side};
 use tidepool_client::errors::describe;
 use tidepool_client::ix;
 use tidepool_client::keeper::{assess, pnl_cap_deleverage, Action};
 use tidepool_harness::{
-    custom_error_code, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
+    custom_error_code, decode_events, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
 };
 
-use crate::data::Candle;
-use crate::scenario::{MarginMode, Scenario};
+use crate::data::{self, Candle};
+use crate::margin::apply_margin_mode;
+use crate::path::{candle_updates, confidence, ema_step};
+use crate::scenario::{per_step, MarginMode, PathMode, Scenario};
 
-/// One observation per step.
+/// The time range one run covers (`YYYY-MM-DD HH:MM:SS` UTC, inclusive), its warm-up
+/// before `start`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Sample {
-    pub time: i64,
+pub struct Window {
+    pub start: String,
+    pub end: String,
+    pub warmup_hours: u32,
+}
+
+impl Window {
+    /// The scenario's own window.
+    pub fn of(s: &Scenario) -> Self {
+        Self {
+            start: s.start.clone(),
+            end: s.end.clone(),
+            warmup_hours: s.warmup_hours,
+        }
+    }
+}
+
+/// Candles ready to replay: one aligned series per market (same times in all).
+pub struct Prepared {
+    pub candles: Vec<Vec<Candle>>,
+    /// The candle interval, seconds (measured from the data).
+    pub interval: i64,
+    /// Unix seconds of the first trading candle; earlier ones are warm-up.
+    pub trading_start: i64,
+}
+
+impl Prepared {
+    pub fn len(&self) -> usize {
+        self.candles[0].len()
+    }
+}
+
+/// Every file's candles, parsed once per process (stress replays the same files often).
+fn cached(path: &Path) -> Result<Arc<Vec<Candle>>, String> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<Vec<Candle>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().expect("candle cache").get(path) {
+        return Ok(c.clone());
+    }
+    let candles = Arc::new(data::load_file(path)?);
+    cache
+        .lock()
+        .expect("candle cache")
+        .insert(path.to_path_buf(), candles.clone());
+    Ok(candles)
+}
+
+/// Load every market's file and cut the window (with its warm-up), aligned across markets.
+pub fn prepare(s: &Scenario, w: &Window) -> Result<Prepared, String> {
+    let start = data::parse_time(&w.start)
+        .ok_or_else(|| format!("start `{}` is not YYYY-MM-DD HH:MM:SS", w.start))?;
+    let end = data::parse_time(&w.end)
+        .ok_or_else(|| format!("end `{}` is not YYYY-MM-DD HH:MM:SS", w.end))?;
+    if end <= start {
+        return Err(format!("end `{}` must be after start `{}`", w.end, w.start));
+    }
+    let warm_start = start - w.warmup_hours as i64 * 3_600;
+    let mut series = Vec::new();
+    let mut names = Vec::new();
+    let mut interval: Option<(i64, String)> = None;
+    for m in &s.markets {
+        let all = cached(&m.data)?;
+        let file = m.data.display().to_string();
+        let step = data::interval(&all).ok_or_else(|| format!("{file}: fewer than 2 candles"))?;
+        match &interval {
+            Some((i, other)) if *i != step => {
+                return Err(format!(
+                    "the markets' candle intervals differ ({other}: {i} s, {}: {step} s); use \
+                     files of the same resolution",
+                    m.symbol
+                ))
+            }
+            _ => interval = Some((step, m.symbol.clone())),
+        }
+        let first = all[0].time;
+        if first > warm_start {
+            return Err(format!(
+                "{file} starts at {}, after the warm-up start {} (start − warmup_hours); move \
+                 start later or lower warmup_hours",
+                data::format_time(first),
+                data::format_time(warm_start)
+            ));
+        }
+        let cut = data::window(&all, warm_start, end);
+        if !cut.iter().any(|c| c.time >= start) {
+            return Err(format!(
+                "{file} has no candles between {} and {}",
+                w.start, w.end
+            ));
+        }
+        series.push(cut);
+        names.push(format!("{} ({file})", m.symbol));
+    }
+    let candles = data::align(&series, &names)?;
+    if !candles[0].iter().any(|c| c.time >= start) {
+        return Err("the markets have no common candle time in the window".into());
+    }
+    Ok(Prepared {
+        candles,
+        interval: interval.expect("at least one market").0,
+        trading_start: start,
+    })
+}
+
+/// One market's observation per candle.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarketSample {
     /// Oracle spot price, USD.
     pub price: f64,
-    /// Pool value (lowest plausible), USDC.
-    pub pool_value: f64,
-    /// LP share price (withdrawal side), USDC per share.
-    pub share_price: f64,
-    /// On-chain volatility estimate over the market's horizon, as a fraction.
+    /// On-chain realized volatility over the market's liquidation horizon (the higher of
+    /// the fast and slow estimates), as a fraction.
     pub volatility: f64,
-    /// Reserved / LP balance.
-    pub utilization: f64,
     /// Open interest, USD of entry notional.
     pub long_open_interest: f64,
     pub short_open_interest: f64,
     /// Initial and maintenance margin ratios now, for a 10k USD position.
     pub initial_margin: f64,
     pub maintenance_margin: f64,
+}
+
+/// One observation per candle, after its close and the traders' and LPs' actions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// Open time of the candle (data time, UTC).
+    pub time: i64,
+    /// Pool value (lowest plausible), USDC.
+    pub pool_value: f64,
+    /// LP share price (withdrawal side), USDC per share.
+    pub share_price: f64,
+    /// Reserved / LP balance.
+    pub utilization: f64,
     /// Cumulative liquidations and bad debt (USDC).
     pub liquidations: u64,
     pub bad_debt: f64,
+    /// In the scenario's market order.
+    pub markets: Vec<MarketSample>,
+}
+
+/// A market of the run, as set up.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarketInfo {
+    pub symbol: String,
+    pub data: String,
+    pub margin: MarginMode,
+    pub base_initial_margin_bps: u16,
+    pub base_maintenance_margin_bps: u16,
+    pub positions_opened: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
-    pub margin: Option<MarginMode>,
+    pub markets: Vec<MarketInfo>,
+    pub start: String,
+    pub end: String,
+    /// How candles were posted (`ohlc`: four updates a candle; `close`: one).
+    pub path: PathMode,
+    pub keeper_latency_updates: u32,
+    /// Candle interval measured from the data, seconds.
+    pub candle_seconds: i64,
+    /// Candles replayed, warm-up included, and those with trading.
+    pub candles: usize,
+    pub trading_candles: usize,
+    pub oracle_updates: u64,
     pub samples: Vec<Sample>,
     pub transactions_ok: u64,
     pub transactions_failed: u64,
-    /// Refused transactions by program error.
+    /// Refused transactions by program error (all kinds).
     pub failures: BTreeMap<String, u64>,
     pub lp_deposits: u64,
     pub lp_withdrawals: u64,
     pub positions_opened: u64,
+    /// Opens that did not happen, by error: `quote: …` when the open quote (a view) was
+    /// refused, else the refused `open_position` transaction.
+    pub opens_refused: BTreeMap<String, u64>,
     pub positions_closed: u64,
     pub liquidations: u64,
     pub full_liquidations: u64,
     pub trigger_orders: u64,
+    /// Auto-deleveraging at the reserve cap (ADL).
     pub deleveraged: u64,
+    /// Keeper transactions sent, and those the program refused (it re-checks at the price
+    /// of the moment it executes: with latency some are no longer due).
+    pub keeper_actions_sent: u64,
+    pub keeper_actions_refused: BTreeMap<String, u64>,
+    /// Profitable closes (trader closes, take-profits, ADL) whose realized profit was cut at
+    /// the position's reserve, and the profit cut off (USDC): the uncapped PnL at the close
+    /// fill (at spot for ADL, whose event carries no fill) minus the realized PnL.
+    pub payouts_capped: u64,
+    pub payouts_capped_amount: f64,
     /// USDC.
     pub bad_debt: f64,
     /// Average leverage (notional / collateral) at open.
     pub average_leverage: f64,
     /// Share price at the end over the start of trading, minus one.
     pub lp_return: f64,
+    /// Largest fall of the LP share price from its running peak (per-candle samples).
     pub max_share_price_drawdown: f64,
     pub peak_utilization: f64,
     pub protocol_fees: f64,
@@ -96,8 +256,44 @@ impl Rng {
     }
 }
 
+/// Items decided after oracle update k become due after update k + latency.
+pub struct Delayed<T> {
+    latency: u64,
+    queue: VecDeque<(u64, T)>,
+}
+
+impl<T> Delayed<T> {
+    pub fn new(latency: u32) -> Self {
+        Self {
+            latency: latency as u64,
+            queue: VecDeque::new(),
+        }
+    }
+
+    pub fn push(&mut self, decided_at: u64, item: T) {
+        self.queue.push_back((decided_at + self.latency, item));
+    }
+
+    /// Everything due at update `now`, in the order decided.
+    pub fn take_due(&mut self, now: u64) -> Vec<T> {
+        let mut out = Vec::new();
+        while self.queue.front().is_some_and(|(due, _)| *due <= now) {
+            out.push(self.queue.pop_front().expect("front exists").1);
+        }
+        out
+    }
+}
+
 fn pyth_price(usd: f64) -> i64 {
     (usd * 1e8).round() as i64
+}
+
+fn error_key(res: &TxResult) -> Option<String> {
+    let e = res.as_ref().err()?;
+    Some(match custom_error_code(res) {
+        Some(code) => describe(code),
+        None => e.to_string(),
+    })
 }
 
 #[derive(Default)]
@@ -108,71 +304,144 @@ struct Counters {
 }
 
 impl Counters {
-    fn record(&mut self, res: &TxResult) -> bool {
-        match res {
-            Ok(()) => {
+    /// Count `res`; a refusal also goes into `also` when given. True when it went through.
+    fn record_in(&mut self, res: &TxResult, also: Option<&mut BTreeMap<String, u64>>) -> bool {
+        match error_key(res) {
+            None => {
                 self.ok += 1;
                 true
             }
-            Err(e) => {
+            Some(key) => {
                 self.failed += 1;
-                let key = match custom_error_code(res) {
-                    Some(code) => describe(code),
-                    None => e.to_string(),
-                };
+                if let Some(map) = also {
+                    *map.entry(key.clone()).or_default() += 1;
+                }
                 *self.failures.entry(key).or_default() += 1;
                 false
             }
         }
     }
+
+    fn record(&mut self, res: &TxResult) -> bool {
+        self.record_in(res, None)
+    }
 }
 
 struct SimTrader {
     trader: Trader,
-    side: Option<Side>,
+    /// Market index and side of the open position.
+    pos: Option<(usize, Side)>,
     capital: f64,
 }
 
-/// Run a scenario over `candles`; those before `trading_start` only move the oracle.
-pub async fn run(
-    s: &Scenario,
-    candles: &[Candle],
-    trading_start: i64,
-    progress: &ProgressBar,
-) -> Outcome {
+/// A keeper transaction decided for a trader's position.
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    trader: usize,
+    market: usize,
+    side: Side,
+    action: Action,
+}
+
+/// The profit a close left on the table because of the reserve cap, in tokens, or `None`
+/// when the cap did not bind. `pnl` is the realized (capped) PnL; the closed part is
+/// `size_base` base units of `size_usd` entry notional out of `position`.
+fn capped_profit(
+    position: &Position,
+    size_usd: u64,
+    size_base: u64,
+    fill_price: u64,
+    pnl: i64,
+    settlement: &OraclePrice,
+    decimals: u8,
+) -> Option<u64> {
+    let whole = position.entry_notional_usd.max(1);
+    let reserve = if size_usd >= whole {
+        position.reserved
+    } else {
+        (position.reserved as u128 * size_usd as u128 / whole as u128) as u64
+    };
+    if pnl <= 0 || (pnl as u64) < reserve {
+        return None;
+    }
+    let usd = pnl_usd(position.is_long(), size_base, size_usd, fill_price, true).ok()?;
+    let uncapped = signed_usd_to_tokens(usd, settlement, decimals, true).ok()?;
+    (uncapped > pnl as i128).then(|| (uncapped - pnl as i128) as u64)
+}
+
+/// Run `s` over window `w`: load the data, build a fresh runtime and pool, replay. The one
+/// entry point for a run (the CLI's `run`, `stress`, and any later calibration).
+pub fn run_window(s: &Scenario, w: &Window, progress: &ProgressBar) -> Result<Outcome, String> {
+    let prepared = prepare(s, w)?;
+    progress.set_length(prepared.len() as u64);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let mut o = runtime.block_on(simulate(s, &prepared, progress));
+    o.start = w.start.clone();
+    o.end = w.end.clone();
+    Ok(o)
+}
+
+/// Replay `p` under scenario `s`.
+pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Outcome {
     let started = Instant::now();
+    let n_markets = s.markets.len();
     let mut setup = PoolSetup::default();
     setup.params.deposit_fee_bps = s.pool.deposit_fee_bps;
     setup.params.withdraw_fee_bps = s.pool.withdraw_fee_bps;
-    let mut market = MarketSetup::new(&s.market.symbol, 1);
-    market.price = pyth_price(candles[0].close);
-    let p = &mut market.params;
-    p.volatility_ewma_seconds = s.market.volatility_ewma_seconds;
-    p.fast_volatility_ewma_seconds = s.market.fast_volatility_ewma_seconds;
-    p.liquidation_horizon_seconds = s.market.liquidation_horizon_seconds;
-    p.base_initial_margin_bps = s.market.base_initial_margin_bps;
-    p.base_maintenance_margin_bps = s.market.base_maintenance_margin_bps;
-    // Room for the whole population, and EMA divergence for hourly crash candles.
-    p.max_long_open_interest_usd = 1_000_000_000 * USDC;
-    p.max_short_open_interest_usd = 1_000_000_000 * USDC;
-    p.max_skew_usd = 1_000_000_000 * USDC;
-    p.oracle.max_ema_deviation_bps = 2_500;
-    if s.market.margin == MarginMode::Fixed {
-        p.volatility_multiplier_bps = 0;
-        p.pool_stress_margin_bps = 0;
-        p.size_margin_bps = 0;
-    }
-    setup.markets = vec![market];
+    setup.markets = s
+        .markets
+        .iter()
+        .zip(&p.candles)
+        .map(|(m, candles)| {
+            let mut market = MarketSetup::new(&m.symbol, 1);
+            market.price = pyth_price(candles[0].open);
+            let params = &mut market.params;
+            params.volatility_ewma_seconds = m.volatility_ewma_seconds;
+            params.fast_volatility_ewma_seconds = m.fast_volatility_ewma_seconds;
+            params.liquidation_horizon_seconds = m.liquidation_horizon_seconds;
+            // Room for the whole population, and EMA divergence for crash candles.
+            params.max_long_open_interest_usd = 1_000_000_000 * USDC;
+            params.max_short_open_interest_usd = 1_000_000_000 * USDC;
+            params.max_skew_usd = 1_000_000_000 * USDC;
+            params.oracle.max_ema_deviation_bps = 2_500;
+            apply_margin_mode(params, m);
+            market
+        })
+        .collect();
     let mut f = Fixture::with(setup).await;
     f.check_every_step = false;
     // Signatures are what the tests check; here they would cost half of every transaction.
     f.env.rt.set_sigverify(false);
     let mut c = Counters::default();
     let mut o = Outcome {
-        margin: Some(s.market.margin),
+        markets: s
+            .markets
+            .iter()
+            .map(|m| MarketInfo {
+                symbol: m.symbol.clone(),
+                data: m.data.display().to_string(),
+                margin: m.margin,
+                base_initial_margin_bps: m.base_initial_margin_bps,
+                base_maintenance_margin_bps: m.base_maintenance_margin_bps,
+                positions_opened: 0,
+            })
+            .collect(),
+        path: s.path,
+        keeper_latency_updates: s.keeper_latency_updates,
+        candle_seconds: p.interval,
+        candles: p.len(),
+        trading_candles: p.candles[0]
+            .iter()
+            .filter(|c| c.time >= p.trading_start)
+            .count(),
         ..Outcome::default()
     };
     let mut rng = Rng::new(s.seed);
+    let p_open = per_step(s.traders.open_per_hour, p.interval);
+    let p_close = per_step(s.traders.close_per_hour, p.interval);
+    let p_lp = per_step(s.lps.activity_per_hour, p.interval);
 
     let deposit = s.lps.initial_deposit * USDC;
     let mut lps: Vec<Lp> = Vec::with_capacity(s.lps.count);
@@ -188,155 +457,208 @@ pub async fn run(
         let trader = f.new_trader((capital * USDC as f64) as u64).await;
         traders.push(SimTrader {
             trader,
-            side: None,
+            pos: None,
             capital,
         });
     }
     let keeper = f.new_keeper().await;
     // LP requests waiting for the keeper: (LP index, deposit?).
     let mut pending: Vec<(usize, bool)> = Vec::new();
+    let mut orders: Delayed<Order> = Delayed::new(s.keeper_latency_updates);
+    let mut in_flight: HashSet<usize> = HashSet::new();
 
-    let oracle = f.pool.markets[0].oracle;
+    let oracles: Vec<_> = f.pool.markets.iter().map(|m| m.oracle).collect();
+    let market_keys: Vec<_> = f.pool.markets.iter().map(|m| m.key).collect();
     let settlement_oracle = f.pool.settlement_oracle;
-    let market_key = f.pool.markets[0].key;
-    let mut ema = candles[0].close;
-    let mut prev_time = candles[0].time;
+    let decimals = f.pool.decimals;
+    let mut ema: Vec<f64> = p.candles.iter().map(|c| c[0].open).collect();
+    let mut prev_time = p.candles[0][0].time;
     let mut leverage_sum = 0.0;
+    let mut update_index: u64 = 0;
 
-    for candle in candles {
-        f.env.advance_time(candle.time - prev_time).await;
-        prev_time = candle.time;
-        // Pyth's EMA has a window of about an hour: blend 63 % of each hourly close in.
-        ema += (candle.close - ema) * 0.63;
-        // Confidence widens with the candle's range: a tenth of it, 0.05 %..1.5 % of price.
-        let conf =
-            ((candle.high - candle.low) / 10.0).clamp(candle.close * 0.0005, candle.close * 0.015);
-        f.env.update_price(&oracle, |p| {
-            p.price = pyth_price(candle.close);
-            p.ema_price = pyth_price(ema);
-            p.conf = pyth_price(conf) as u64;
-        });
-        let res = f
-            .env
-            .send(
-                &[ix::refresh_market(&f.pool.key, &market_key, &oracle)],
-                &[],
-            )
-            .await;
-        c.record(&res);
+    for k in 0..p.len() {
+        let trading = p.candles[0][k].time >= p.trading_start;
+        let paths: Vec<_> = p
+            .candles
+            .iter()
+            .map(|series| candle_updates(&series[k], p.interval, s.path))
+            .collect();
+        for (step, update) in paths[0].iter().enumerate() {
+            let time = p.candles[0][k].time + update.offset;
+            let dt = time - prev_time;
+            f.env.advance_time(dt).await;
+            prev_time = time;
+            update_index += 1;
+            o.oracle_updates += 1;
+            for i in 0..n_markets {
+                let candle = &p.candles[i][k];
+                let price = paths[i][step].price;
+                ema[i] = ema_step(ema[i], price, dt);
+                let conf = confidence(candle, price);
+                let e = ema[i];
+                f.env.update_price(&oracles[i], |pr| {
+                    pr.price = pyth_price(price);
+                    pr.ema_price = pyth_price(e);
+                    pr.conf = pyth_price(conf) as u64;
+                });
+                let res = f
+                    .env
+                    .send(
+                        &[ix::refresh_market(
+                            &f.pool.key,
+                            &market_keys[i],
+                            &oracles[i],
+                        )],
+                        &[],
+                    )
+                    .await;
+                c.record(&res);
+            }
+            if !trading {
+                continue;
+            }
+
+            // The keeper executes the LP requests of the last candle (their delay has
+            // passed: this price update came after them).
+            for (i, deposit) in std::mem::take(&mut pending) {
+                let lp = &lps[i];
+                let receiver = if deposit { lp.lp_token } else { lp.token };
+                let res = f.execute_request(lp, &receiver).await;
+                if c.record(&res) {
+                    if deposit {
+                        o.lp_deposits += 1;
+                    } else {
+                        o.lp_withdrawals += 1;
+                    }
+                } else {
+                    // Refused (slippage or liquidity at execution): the LP takes it back.
+                    let refund = if deposit { lp.token } else { lp.lp_token };
+                    c.record(&f.cancel_request(lp, &refund).await);
+                }
+            }
+
+            // Keeper: send what was decided `latency` updates ago, decide on every open
+            // position with the program's own health code, send what is due now (all of it
+            // when there is no latency).
+            for order in orders.take_due(update_index) {
+                keeper_send(&mut f, &keeper, &mut traders, order, &mut c, &mut o).await;
+                in_flight.remove(&order.trader);
+            }
+            let now = f.env.now().await;
+            let settlement = f.env.prices[&settlement_oracle].oracle_price();
+            let pool = f.pool_state().await;
+            let mut markets = Vec::with_capacity(n_markets);
+            for i in 0..n_markets {
+                markets.push(f.market_state(i).await);
+            }
+            let mut open: Vec<(Pubkey, Position, usize)> = Vec::new();
+            for (t, st) in traders.iter_mut().enumerate() {
+                let Some((m, side)) = st.pos else { continue };
+                let Some(position) = f.position_on(m, &st.trader, side).await else {
+                    st.pos = None;
+                    continue;
+                };
+                let key = f.position_key_on(m, &st.trader, side);
+                let skip = in_flight.contains(&t);
+                let price = f.env.prices[&oracles[m]].oracle_price();
+                let assessed = assess(&pool, &markets[m], &position, &price, &settlement, now);
+                open.push((key, position, t));
+                if skip {
+                    continue;
+                }
+                let Ok((action, _)) = assessed else {
+                    continue;
+                };
+                if action != Action::None {
+                    orders.push(
+                        update_index,
+                        Order {
+                            trader: t,
+                            market: m,
+                            side,
+                            action,
+                        },
+                    );
+                    in_flight.insert(t);
+                }
+            }
+            // Pool-level deleveraging when traders' profit is over the pool's PnL cap,
+            // decided as the keeper crate decides, over every market.
+            let prices: Vec<OraclePrice> = oracles
+                .iter()
+                .map(|o| f.env.prices[o].oracle_price())
+                .collect();
+            let marked: Vec<(Pubkey, &tidepool::state::Market, &OraclePrice)> = (0..n_markets)
+                .map(|i| (market_keys[i], &markets[i], &prices[i]))
+                .collect();
+            let listed: Vec<(Pubkey, &Position)> = open.iter().map(|(k, p, _)| (*k, p)).collect();
+            let chosen =
+                pnl_cap_deleverage(&pool, &marked, &settlement, &listed, now).unwrap_or_default();
+            for key in chosen {
+                let Some((_, p, t)) = open.iter().find(|(k, _, _)| *k == key) else {
+                    continue;
+                };
+                let Some((m, side)) = traders[*t].pos else {
+                    continue;
+                };
+                if p.side != side || in_flight.contains(t) {
+                    continue;
+                }
+                orders.push(
+                    update_index,
+                    Order {
+                        trader: *t,
+                        market: m,
+                        side,
+                        action: Action::DeleverageOverPnlCap,
+                    },
+                );
+                in_flight.insert(*t);
+            }
+            for order in orders.take_due(update_index) {
+                keeper_send(&mut f, &keeper, &mut traders, order, &mut c, &mut o).await;
+                in_flight.remove(&order.trader);
+            }
+        }
         progress.inc(1);
-        if candle.time < trading_start {
+        if !trading {
             continue;
         }
 
-        // The keeper executes the LP requests of the last step (their delay has passed:
-        // this price update came after them), then looks at every open position, decided
-        // with the program's own health code.
-        for (i, deposit) in std::mem::take(&mut pending) {
-            let lp = &lps[i];
-            let receiver = if deposit { lp.lp_token } else { lp.token };
-            let res = f.execute_request(lp, &receiver).await;
-            if c.record(&res) {
-                if deposit {
-                    o.lp_deposits += 1;
-                } else {
-                    o.lp_withdrawals += 1;
-                }
-            } else {
-                // Refused (slippage or liquidity at execution): the LP takes it back.
-                let refund = if deposit { lp.token } else { lp.lp_token };
-                c.record(&f.cancel_request(lp, &refund).await);
-            }
-        }
-        let now = f.env.now().await;
-        let price = f.env.prices[&oracle].oracle_price();
-        let settlement = f.env.prices[&settlement_oracle].oracle_price();
+        // Traders, once per candle after its close.
         for st in traders.iter_mut() {
-            let Some(side) = st.side else { continue };
-            let Some(position) = f.position(&st.trader, side).await else {
-                st.side = None;
-                continue;
-            };
-            let pool = f.pool_state().await;
-            let market = f.market_state(0).await;
-            let Ok((action, _)) = assess(&pool, &market, &position, &price, &settlement, now)
-            else {
-                continue;
-            };
-            let res = match action {
-                Action::None => continue,
-                Action::Liquidate => f.liquidate(&keeper, &st.trader, side).await,
-                Action::ExecuteTrigger { .. } => f.execute_trigger(&keeper, &st.trader, side).await,
-                Action::DeleverageAtCap => f.deleverage(&keeper, &st.trader, side, false).await,
-                Action::DeleverageOverPnlCap => f.deleverage(&keeper, &st.trader, side, true).await,
-            };
-            if c.record(&res) {
-                match action {
-                    Action::Liquidate => o.liquidations += 1,
-                    Action::ExecuteTrigger { .. } => o.trigger_orders += 1,
-                    _ => o.deleveraged += 1,
-                }
-                if f.position(&st.trader, side).await.is_none() {
-                    st.side = None;
-                    if action == Action::Liquidate {
-                        o.full_liquidations += 1;
-                    }
-                }
-            }
-        }
-
-        // Pool-level deleveraging when traders' profit is over the pool's PnL cap, decided
-        // as the keeper crate decides.
-        let mut open = Vec::new();
-        for (i, st) in traders.iter().enumerate() {
-            if let Some(side) = st.side {
-                if let Some(p) = f.position(&st.trader, side).await {
-                    open.push((f.position_key(&st.trader, side), p, i));
-                }
-            }
-        }
-        let pool = f.pool_state().await;
-        let market = f.market_state(0).await;
-        let listed: Vec<(Pubkey, &tidepool::state::Position)> =
-            open.iter().map(|(k, p, _)| (*k, p)).collect();
-        let chosen = pnl_cap_deleverage(
-            &pool,
-            &[(market_key, &market, &price)],
-            &settlement,
-            &listed,
-            now,
-        )
-        .unwrap_or_default();
-        for key in chosen {
-            let Some((_, p, i)) = open.iter().find(|(k, _, _)| *k == key) else {
-                continue;
-            };
-            let side = p.side;
-            let st = &mut traders[*i];
-            if c.record(&f.deleverage(&keeper, &st.trader, side, true).await) {
-                o.deleveraged += 1;
-                if f.position(&st.trader, side).await.is_none() {
-                    st.side = None;
-                }
-            }
-        }
-
-        // Traders.
-        for st in traders.iter_mut() {
-            match st.side {
-                Some(side) => {
-                    if rng.unit() < s.traders.close_per_hour {
-                        let res = f.decrease(&st.trader, side, u64::MAX).await;
+            match st.pos {
+                Some((m, side)) => {
+                    if rng.unit() < p_close {
+                        let before = f.position_on(m, &st.trader, side).await;
+                        let res = f.decrease_on(m, &st.trader, side, u64::MAX).await;
                         if c.record(&res) {
                             o.positions_closed += 1;
-                            st.side = None;
+                            st.pos = None;
+                            let settlement = f.env.prices[&settlement_oracle].oracle_price();
+                            let ev = decode_events::<PositionDecreased>(&f.env.last_inner);
+                            if let (Some(pos), Some(ev)) = (before, ev.first()) {
+                                if let Some(cut) = capped_profit(
+                                    &pos,
+                                    ev.size_usd,
+                                    ev.size_base,
+                                    ev.fill_price,
+                                    ev.pnl,
+                                    &settlement,
+                                    decimals,
+                                ) {
+                                    o.payouts_capped += 1;
+                                    o.payouts_capped_amount += cut as f64 / USDC as f64;
+                                }
+                            }
                         }
                     }
                 }
                 None => {
-                    if rng.unit() >= s.traders.open_per_hour {
+                    if rng.unit() >= p_open {
                         continue;
                     }
+                    let m = (rng.next_u64() % n_markets as u64) as usize;
                     let side = if rng.unit() < s.traders.long_share {
                         Side::Long
                     } else {
@@ -355,14 +677,25 @@ pub async fn run(
                     // The highest leverage the margin allows right now (from the view),
                     // sized down until the quote passes the initial-margin check, as a
                     // trader's front end would.
-                    let Ok(q) = f.quote_open(side, collateral, collateral).await else {
-                        continue;
+                    let q = match f.quote_open_on(m, side, collateral, collateral).await {
+                        Ok(q) => q,
+                        Err(e) => {
+                            let key = match e {
+                                solana_sdk::transaction::TransactionError::InstructionError(
+                                    _,
+                                    solana_sdk::instruction::InstructionError::Custom(code),
+                                ) => describe(code),
+                                other => other.to_string(),
+                            };
+                            *o.opens_refused.entry(format!("quote: {key}")).or_default() += 1;
+                            continue;
+                        }
                     };
                     let mut leverage =
                         q.max_leverage_bps as f64 / 10_000.0 * s.traders.leverage_share;
                     let mut size = (collateral as f64 * leverage) as u64;
                     for _ in 0..6 {
-                        match f.quote_open(side, size, collateral).await {
+                        match f.quote_open_on(m, side, size, collateral).await {
                             Ok(q) if q.meets_initial_margin => break,
                             _ => {
                                 leverage *= 0.8;
@@ -370,15 +703,16 @@ pub async fn run(
                             }
                         }
                     }
-                    let res = f.open(&st.trader, side, size, collateral).await;
-                    if !c.record(&res) {
+                    let res = f.open_on(m, &st.trader, side, size, collateral).await;
+                    if !c.record_in(&res, Some(&mut o.opens_refused)) {
                         continue;
                     }
                     o.positions_opened += 1;
+                    o.markets[m].positions_opened += 1;
                     leverage_sum += leverage;
-                    st.side = Some(side);
+                    st.pos = Some((m, side));
                     if rng.unit() < s.traders.trigger_share {
-                        let spot = price.spot as f64;
+                        let spot = f.env.prices[&oracles[m]].oracle_price().spot as f64;
                         let (tp, sl) = match side {
                             Side::Long => (
                                 spot * (1.0 + s.traders.take_profit_distance),
@@ -389,7 +723,9 @@ pub async fn run(
                                 spot * (1.0 + s.traders.stop_loss_distance),
                             ),
                         };
-                        let res = f.set_triggers(&st.trader, side, tp as u64, sl as u64).await;
+                        let res = f
+                            .set_triggers_on(m, &st.trader, side, tp as u64, sl as u64)
+                            .await;
                         c.record(&res);
                     }
                 }
@@ -397,7 +733,7 @@ pub async fn run(
         }
 
         // LPs request; the keeper executes at the next price update.
-        if rng.unit() < s.lps.activity_per_hour {
+        if rng.unit() < p_lp {
             let i = (rng.next_u64() % lps.len() as u64) as usize;
             let lp = &lps[i];
             let deposit = rng.unit() < 0.5;
@@ -419,29 +755,36 @@ pub async fn run(
             }
         }
 
-        // The books balance after every step (SPEC 7).
+        // The books balance after every candle (SPEC 7).
         f.check_invariants().await;
 
         let view = f.pool_value().await;
         let pool = f.pool_state().await;
-        let m = f.market_state(0).await;
-        let vol = m.volatility(&price).map_or(u64::MAX, |v| v.realized);
-        let ratios = m
-            .margin_ratios(&price, &pool, 10_000 * USDC)
-            .expect("margin ratios");
+        let mut markets = Vec::with_capacity(n_markets);
+        for (i, oracle) in oracles.iter().enumerate() {
+            let state = f.market_state(i).await;
+            let price = f.env.prices[oracle].oracle_price();
+            let vol = state.volatility(&price).map_or(u64::MAX, |v| v.realized);
+            let ratios = state
+                .margin_ratios(&price, &pool, 10_000 * USDC)
+                .expect("margin ratios");
+            markets.push(MarketSample {
+                price: state.last_price as f64 / PRICE_PRECISION as f64,
+                volatility: vol as f64 / VOLATILITY_PRECISION as f64,
+                long_open_interest: state.long.open_interest_usd as f64 / USDC as f64,
+                short_open_interest: state.short.open_interest_usd as f64 / USDC as f64,
+                initial_margin: ratios.initial_bps as f64 / 10_000.0,
+                maintenance_margin: ratios.maintenance_bps as f64 / 10_000.0,
+            });
+        }
         o.samples.push(Sample {
-            time: candle.time,
-            price: m.last_price as f64 / PRICE_PRECISION as f64,
+            time: p.candles[0][k].time,
             pool_value: view.pool_value_min as f64 / USDC as f64,
             share_price: view.share_price_min as f64 / SHARE_PRICE_PRECISION as f64,
-            volatility: vol as f64 / VOLATILITY_PRECISION as f64,
             utilization: view.utilization_bps as f64 / 10_000.0,
-            long_open_interest: m.long.open_interest_usd as f64 / USDC as f64,
-            short_open_interest: m.short.open_interest_usd as f64 / USDC as f64,
-            initial_margin: ratios.initial_bps as f64 / 10_000.0,
-            maintenance_margin: ratios.maintenance_bps as f64 / 10_000.0,
             liquidations: o.liquidations,
             bad_debt: pool.bad_debt as f64 / USDC as f64,
+            markets,
         });
     }
 
@@ -471,4 +814,174 @@ pub async fn run(
         .as_secs_f64();
     o.transactions_per_second = (c.ok + c.failed) as f64 / o.wall_seconds;
     o
+}
+
+/// Send one keeper transaction and book its outcome.
+async fn keeper_send(
+    f: &mut Fixture,
+    keeper: &Trader,
+    traders: &mut [SimTrader],
+    order: Order,
+    c: &mut Counters,
+    o: &mut Outcome,
+) {
+    let Order {
+        trader,
+        market: m,
+        side,
+        action,
+    } = order;
+    let st = &mut traders[trader];
+    let before = f.position_on(m, &st.trader, side).await;
+    let res = match action {
+        Action::None => return,
+        Action::Liquidate => f.liquidate_on(m, keeper, &st.trader, side).await,
+        Action::ExecuteTrigger { .. } => f.execute_trigger_on(m, keeper, &st.trader, side).await,
+        Action::DeleverageAtCap => f.deleverage_on(m, keeper, &st.trader, side, false).await,
+        Action::DeleverageOverPnlCap => f.deleverage_on(m, keeper, &st.trader, side, true).await,
+    };
+    o.keeper_actions_sent += 1;
+    if !c.record_in(&res, Some(&mut o.keeper_actions_refused)) {
+        return;
+    }
+    match action {
+        Action::Liquidate => o.liquidations += 1,
+        Action::ExecuteTrigger { .. } => o.trigger_orders += 1,
+        _ => o.deleveraged += 1,
+    }
+    // Did the reserve cap cut the profit of this close?
+    let settlement = f.env.prices[&f.pool.settlement_oracle].oracle_price();
+    let cut = before.and_then(|pos| match action {
+        Action::ExecuteTrigger { .. } => {
+            let ev = decode_events::<TriggerOrderExecuted>(&f.env.last_inner);
+            let ev = ev.first()?;
+            capped_profit(
+                &pos,
+                pos.entry_notional_usd,
+                pos.size_base,
+                ev.fill_price,
+                ev.pnl,
+                &settlement,
+                f.pool.decimals,
+            )
+        }
+        Action::DeleverageAtCap | Action::DeleverageOverPnlCap => {
+            let ev = decode_events::<PositionDeleveraged>(&f.env.last_inner);
+            let ev = ev.first()?;
+            let whole = pos.entry_notional_usd.max(1);
+            let base = (pos.size_base as u128 * ev.size_usd as u128 / whole as u128) as u64;
+            capped_profit(
+                &pos,
+                ev.size_usd,
+                base,
+                ev.price,
+                ev.pnl,
+                &settlement,
+                f.pool.decimals,
+            )
+        }
+        _ => None,
+    });
+    if let Some(cut) = cut {
+        o.payouts_capped += 1;
+        o.payouts_capped_amount += cut as f64 / USDC as f64;
+    }
+    if f.position_on(m, &st.trader, side).await.is_none() {
+        st.pos = None;
+        if action == Action::Liquidate {
+            o.full_liquidations += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeper_actions_wait_n_updates() {
+        for latency in [0u32, 1, 3] {
+            let mut q = Delayed::new(latency);
+            q.push(5, "liquidate A");
+            q.push(6, "liquidate B");
+            let mut sent = Vec::new();
+            for update in 5..12 {
+                for item in q.take_due(update) {
+                    sent.push((update, item));
+                }
+            }
+            let l = latency as u64;
+            assert_eq!(sent, vec![(5 + l, "liquidate A"), (6 + l, "liquidate B")]);
+        }
+    }
+
+    fn scenario(text: &str) -> Scenario {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        Scenario::parse(text, &dir).unwrap()
+    }
+
+    #[test]
+    fn windows_of_two_markets_are_aligned_on_common_times() {
+        let s = scenario(
+            "start = \"2021-05-19 00:00:00\"\nend = \"2021-05-19 05:00:00\"\nwarmup_hours = 2\n\
+             [[markets]]\nsymbol = \"SOL-PERP\"\ndata = \"../data/SOLUSDT_1h.csv\"\n\
+             [[markets]]\nsymbol = \"BTC-PERP\"\ndata = \"../data/BTC_USDT-1h.json\"",
+        );
+        let p = prepare(&s, &Window::of(&s)).unwrap();
+        assert_eq!(p.interval, 3_600);
+        assert_eq!(p.candles.len(), 2);
+        assert_eq!(p.len(), 8, "2 warm-up hours + 6 hours");
+        for (a, b) in p.candles[0].iter().zip(&p.candles[1]) {
+            assert_eq!(a.time, b.time);
+        }
+        assert!(p.candles[1][0].close > 30_000.0 && p.candles[0][0].close < 100.0);
+
+        // BTC's file ends in Oct 2022: no overlap with SOL in Nov 2022.
+        let mut late = s.clone();
+        late.start = "2022-11-01 00:00:00".into();
+        late.end = "2022-11-02 00:00:00".into();
+        let e = prepare(&late, &Window::of(&late)).err().unwrap();
+        assert!(e.contains("BTC_USDT-1h.json has no candles"), "{e}");
+        // Different resolutions are refused.
+        let mut mixed = s.clone();
+        mixed.markets[1].data = mixed.markets[0].data.with_file_name("SOL_USDT-15m.json");
+        let e = prepare(&mixed, &Window::of(&mixed)).err().unwrap();
+        assert!(e.contains("candle intervals differ"), "{e}");
+        // A warm-up before the file's first candle is refused.
+        let mut early = s.clone();
+        early.markets = vec![mixed.markets[1].clone()];
+        early.start = "2022-11-01 12:00:00".into();
+        early.end = "2022-11-02 00:00:00".into();
+        early.warmup_hours = 24;
+        let e = prepare(&early, &Window::of(&early)).err().unwrap();
+        assert!(e.contains("after the warm-up start"), "{e}");
+    }
+
+    /// A few candles of two markets through the runtime, with keeper latency: it runs,
+    /// says what it ran, trades on both markets and keeps the books.
+    #[test]
+    fn a_short_two_market_run_with_latency() {
+        let s = scenario(
+            "start = \"2021-05-19 10:00:00\"\nend = \"2021-05-19 15:00:00\"\nwarmup_hours = 2\n\
+             keeper_latency_updates = 2\n\
+             [[markets]]\nsymbol = \"SOL-PERP\"\ndata = \"../data/SOLUSDT_1h.csv\"\n\
+             [[markets]]\nsymbol = \"BTC-PERP\"\ndata = \"../data/BTC_USDT-1h.json\"\n\
+             [lps]\ncount = 2\ninitial_deposit = 100000\n\
+             [traders]\ncount = 12\nopen_per_hour = 0.9\nleverage_share = 1.0",
+        );
+        let o = run_window(&s, &Window::of(&s), &ProgressBar::hidden()).unwrap();
+        assert_eq!(o.path, PathMode::Ohlc);
+        assert_eq!(o.keeper_latency_updates, 2);
+        assert_eq!(o.candles, 8);
+        assert_eq!(o.trading_candles, 6);
+        assert_eq!(o.oracle_updates, 32, "four updates a candle");
+        assert_eq!(o.samples.len(), 6);
+        assert_eq!(o.samples[0].markets.len(), 2);
+        assert!(o.positions_opened > 0);
+        assert!(
+            o.markets.iter().all(|m| m.positions_opened > 0),
+            "{:?}",
+            o.markets
+        );
+    }
 }

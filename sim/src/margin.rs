@@ -1,0 +1,18 @@
+//! How a scenario's margin settings become the market's on-chain parameters: the one place
+//! that knows what "dynamic" and "fixed" margin mean for `MarketParams`.
+
+use tidepool::state::MarketParams;
+
+use crate::scenario::{MarginMode, MarketScenario};
+
+/// Base margins from the scenario; `Fixed` turns every dynamic term off (volatility
+/// multiplier, pool stress and size margin at zero), `Dynamic` keeps the client's defaults.
+pub fn apply_margin_mode(params: &mut MarketParams, m: &MarketScenario) {
+    params.base_initial_margin_bps = m.base_initial_margin_bps;
+    params.base_maintenance_margin_bps = m.base_maintenance_margin_bps;
+    if m.margin == MarginMode::Fixed {
+        params.volatility_multiplier_bps = 0;
+        params.pool_stress_margin_bps = 0;
+        params.size_margin_bps = 0;
+    }
+}

@@ -81,6 +81,53 @@ struct StressArgs {
     crowds: Vec<stress::Crowd>,
 }
 
+/// The program's `msg!` lines go straight to stdout when it runs natively (`solana-msg`
+/// prints them off-chain), so every refused transaction would print its `AnchorError`
+/// line. While this guard lives, stdout goes to /dev/null (the progress bar is on stderr);
+/// `TIDEPOOL_SIM_PROGRAM_LOGS=1` keeps the lines.
+struct QuietStdout(Option<i32>);
+
+impl QuietStdout {
+    fn new() -> Self {
+        use std::io::Write as _;
+        if std::env::var_os("TIDEPOOL_SIM_PROGRAM_LOGS").is_some_and(|v| v == "1") {
+            return Self(None);
+        }
+        let _ = std::io::stdout().flush();
+        // SAFETY: plain descriptor calls on fd 1 and a fresh descriptor; failures leave
+        // stdout as it was.
+        unsafe {
+            let saved = libc::dup(1);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+            if saved < 0 || null < 0 || libc::dup2(null, 1) < 0 {
+                if saved >= 0 {
+                    libc::close(saved);
+                }
+                if null >= 0 {
+                    libc::close(null);
+                }
+                return Self(None);
+            }
+            libc::close(null);
+            Self(Some(saved))
+        }
+    }
+}
+
+impl Drop for QuietStdout {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        if let Some(saved) = self.0.take() {
+            let _ = std::io::stdout().flush();
+            // SAFETY: `saved` is the descriptor `new` duplicated from fd 1.
+            unsafe {
+                libc::dup2(saved, 1);
+                libc::close(saved);
+            }
+        }
+    }
+}
+
 fn load_scenario(path: &Option<PathBuf>) -> Result<Scenario, String> {
     match path {
         Some(path) => Scenario::load(path),
@@ -112,7 +159,10 @@ fn run(args: &RunArgs) -> Result<(), String> {
         scenario.traders.count
     );
     let bar = progress_bar(0, "simulation");
-    let outcome = run::run_window(&scenario, &window, &bar)?;
+    let quiet = QuietStdout::new();
+    let outcome = run::run_window(&scenario, &window, &bar);
+    drop(quiet);
+    let outcome = outcome?;
     bar.finish();
     let files = report::write(&args.out, &scenario, &outcome)?;
     println!("{}", report::mode_line(&outcome));
@@ -141,13 +191,10 @@ fn stress(args: &StressArgs) -> Result<(), String> {
     } else {
         args.crowds.clone()
     };
-    let files = stress::run(
-        &scenario,
-        &repo_root().join("data"),
-        &windows,
-        &crowds,
-        &args.out,
-    )?;
+    let quiet = QuietStdout::new();
+    let results = stress::run(&scenario, &repo_root().join("data"), &windows, &crowds);
+    drop(quiet);
+    let files = stress::write(&scenario, &results?, &args.out)?;
     for file in files {
         println!("wrote {}", file.display());
     }

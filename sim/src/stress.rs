@@ -314,15 +314,21 @@ fn run_job(
     })
 }
 
+/// What a stress run produced: every window and crowd, and how long it took.
+pub struct StressResults {
+    results: Vec<WindowResult>,
+    wall_seconds: f64,
+    threads: usize,
+}
+
 /// Run the stress test over `windows` × `crowds`, two jobs at a time (one thread each, each
-/// with its own runtime), and write `stress-test.md` and `stress-test.json` into `out`.
+/// with its own runtime). Progress lines go to stderr.
 pub fn run(
     base: &Scenario,
     data_dir: &Path,
     windows: &[StressWindow],
     crowds: &[Crowd],
-    out: &Path,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<StressResults, String> {
     let started = Instant::now();
     let jobs: VecDeque<(usize, StressWindow, Crowd)> = windows
         .iter()
@@ -360,15 +366,22 @@ pub fn run(
         .into_iter()
         .map(|(_, r)| r)
         .collect::<Result<_, _>>()?;
-    let wall = started.elapsed().as_secs_f64();
+    Ok(StressResults {
+        results,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        threads,
+    })
+}
 
+/// Write `stress-test.md` and `stress-test.json` into `out`, print the Markdown.
+pub fn write(base: &Scenario, r: &StressResults, out: &Path) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let md = markdown(base, &results, wall, threads);
+    let md = markdown(base, &r.results, r.wall_seconds, r.threads);
     let md_path = out.join("stress-test.md");
     std::fs::write(&md_path, &md)
         .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
     let json_path = out.join("stress-test.json");
-    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&r.results).map_err(|e| e.to_string())?;
     std::fs::write(&json_path, json)
         .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
     println!("{md}");

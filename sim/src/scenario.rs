@@ -177,6 +177,9 @@ pub struct MarketScenario {
     pub margin: MarginMode,
     pub base_initial_margin_bps: u16,
     pub base_maintenance_margin_bps: u16,
+    /// Profit reserved per position, bps of its size: the most it can win (unset: the
+    /// client's default).
+    pub max_profit_factor_bps: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -237,6 +240,7 @@ impl Default for MarketScenario {
             margin: MarginMode::Dynamic,
             base_initial_margin_bps: 500,
             base_maintenance_margin_bps: 250,
+            max_profit_factor_bps: None,
         }
     }
 }
@@ -379,6 +383,13 @@ impl Scenario {
                      liquidation_horizon_seconds must be > 0"
                 ));
             }
+            if m.max_profit_factor_bps
+                .is_some_and(|f| !(100..=100_000).contains(&f))
+            {
+                return Err(format!(
+                    "{at}.max_profit_factor_bps must be in 100..=100000"
+                ));
+            }
         }
         let t = &self.traders;
         if t.count > 1_000 || t.capital_min == 0 || t.capital_max < t.capital_min {
@@ -492,6 +503,7 @@ mod tests {
         assert!(err("start = \"soon\"").contains("start `soon`"));
         assert!(err("end = \"2020-01-01 00:00:00\"").contains("must be after start"));
         assert!(err("keeper_latency_updates = 5000").contains("keeper_latency_updates"));
+        assert!(err("[market]\nmax_profit_factor_bps = 5").contains("market.max_profit_factor_bps"));
         let two = "[[markets]]\nsymbol = \"A\"\ndata = \"a.csv\"\n[[markets]]\nsymbol = \"A\"\ndata = \"b.csv\"";
         assert!(err(two).contains("markets[1].symbol `A` is used twice"));
         let nodata = "[[markets]]\nsymbol = \"A\"\ndata = \"a.csv\"\n[[markets]]\nsymbol = \"B\"";

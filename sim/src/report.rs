@@ -273,7 +273,7 @@ pub fn markdown(s: &Scenario, o: &Outcome) -> String {
             o.trigger_orders.to_string(),
         ),
         (
-            "deleveraged at the reserve cap (ADL)".into(),
+            "auto-deleveraged (reserve or pool PnL cap)".into(),
             o.deleveraged.to_string(),
         ),
         (

@@ -209,7 +209,8 @@ pub struct Outcome {
     pub liquidations: u64,
     pub full_liquidations: u64,
     pub trigger_orders: u64,
-    /// Auto-deleveraging at the reserve cap (ADL).
+    /// Auto-deleveraging (ADL): a position at its reserve cap, or the most profitable ones
+    /// when the pool's traders are over its PnL cap.
     pub deleveraged: u64,
     /// Keeper transactions sent, and those the program refused (it re-checks at the price
     /// of the moment it executes: with latency some are no longer due).

@@ -396,7 +396,13 @@ fn markdown(base: &Scenario, results: &[WindowResult], wall: f64, threads: usize
     );
     let path = results
         .first()
-        .map(|r| crate::report::mode_line(&r.dynamic))
+        .map(|r| {
+            format!(
+                "path {}, keeper latency {} update(s)",
+                r.dynamic.path.name(),
+                r.dynamic.keeper_latency_updates
+            )
+        })
         .unwrap_or_default();
     let _ = writeln!(
         md,
@@ -404,9 +410,10 @@ fn markdown(base: &Scenario, results: &[WindowResult], wall: f64, threads: usize
          candles; provenance in `data/SOURCES.md`). Each window runs the real program on the \
          in-process runtime with {} LPs ({} USDC each), {} traders (capital {}–{} USDC) opening \
          at {:.0} % of the highest leverage the margin allows, and a keeper acting after every \
-         oracle update ({path}). Two crowds: **long** (85 % of opens long, into the crash) and \
-         **short** (15 % long). The fixed-margin run uses the base margin only (no volatility, \
-         utilization or size terms), maintenance at half the initial margin, with the initial \
+         oracle update: {path}. Two crowds: **long** (85 % of opens long, into the crash) and \
+         **short** (15 % long). The fixed-margin run uses the base margin only (volatility \
+         multiplier, pool stress and size margin at zero: `sim/src/margin.rs`), maintenance at \
+         half the initial margin, with the initial \
          margin iterated (at most {} runs) until the fixed run's measured average leverage is \
          within {:.0} % of the dynamic run's, so traders carry the same leverage on average. \
          Seed {}. {} runs on {} thread(s) in {:.0} s.\n",
@@ -429,7 +436,8 @@ fn markdown(base: &Scenario, results: &[WindowResult], wall: f64, threads: usize
     let _ = writeln!(
         md,
         "Columns: *LP drawdown* is the largest fall of the LP share price from its running \
-         peak (per candle); *ADL* counts positions deleveraged at their reserve cap; *capped* \
+         peak (per candle); *ADL* counts auto-deleveraging transactions (a position at its \
+         reserve cap, or the pool's traders over its PnL cap); *capped* \
          counts profitable closes whose profit hit the position's reserve and the profit cut \
          off; *opens refused* counts opens the program (or its quote) refused.\n"
     );

@@ -306,6 +306,7 @@ fn set_pool_params(p: &mut PoolParams, changes: &[(String, String)]) -> Result<(
                 withdraw_fee_bps,
                 max_utilization_bps,
                 max_pnl_factor_bps,
+                max_net_exposure_bps,
                 protocol_fee_share_bps,
                 lp_request_delay_seconds,
                 lp_request_keeper_fee_lamports,

@@ -19,6 +19,7 @@ pub fn pool_params() -> PoolParams {
         withdraw_fee_bps: 10,
         max_utilization_bps: 8_000,
         max_pnl_factor_bps: 5_000,
+        max_net_exposure_bps: 10_000,
         protocol_fee_share_bps: 2_000,
         // Above the 10 s the program lets a price run ahead of the cluster clock
         // (`ORACLE_MAX_FUTURE_SECONDS`): no price known at a request can execute it.

@@ -36,7 +36,13 @@ pub fn assess(
     let mut market = market.clone();
     market.observe_price(price, now)?;
     market.accrue(now, pool.utilization_integral_at(now)?)?;
-    let ratios = market.margin_ratios(price, pool, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(
+        price,
+        settlement,
+        pool,
+        position.is_long(),
+        position.entry_notional_usd,
+    )?;
     let health = position.health(
         &market,
         price.spot,

@@ -63,7 +63,7 @@ mod layout_tests {
         );
         assert_eq!(
             offset_of(&data, &0x0102_0304_0506_0708u64.to_le_bytes()),
-            186,
+            190,
             "Pool.lp_balance"
         );
         assert_eq!((Config::SIZE, Pool::SIZE, Market::SIZE), (172, 614, 663));

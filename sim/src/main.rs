@@ -9,6 +9,7 @@
 //! cargo run --release -p tidepool-sim -- stress --windows btc-2020-03 --crowds long
 //! ```
 
+mod calibrate;
 mod chart;
 mod data;
 mod margin;
@@ -51,6 +52,19 @@ enum Command {
     /// Every crash window in the shipped data, long and short crowds, dynamic margin vs
     /// fixed margin at equal average leverage; writes stress-test.md and stress-test.json.
     Stress(StressArgs),
+    /// Sweep the margin model's parameters over every crash window (SOL chooses, BTC is
+    /// held out), and the pool PnL cap; writes calibration.md and calibration.json.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Args)]
+struct CalibrateArgs {
+    /// Scenario TOML for the population and pool (markets and windows are replaced).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Where calibration.md and calibration.json go (`--out docs` regenerates the docs).
+    #[arg(long, value_name = "DIR", default_value = "sim-out")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -201,12 +215,26 @@ fn stress(args: &StressArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn calibrate(args: &CalibrateArgs) -> Result<(), String> {
+    let scenario = load_scenario(&args.scenario)?;
+    let quiet = QuietStdout::new();
+    let files = calibrate::run(&scenario, &repo_root().join("data"), &args.out);
+    drop(quiet);
+    let (md, files) = files?;
+    println!("{md}");
+    for file in files {
+        println!("wrote {}", file.display());
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         None => run(&cli.run),
         Some(Command::Run(args)) => run(args),
         Some(Command::Stress(args)) => stress(args),
+        Some(Command::Calibrate(args)) => calibrate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,7 +24,6 @@ use tidepool_harness::{
 };
 
 use crate::data::{self, Candle};
-use crate::margin::apply_margin_mode;
 use crate::path::{candle_updates, confidence, ema_step};
 use crate::scenario::{per_step, MarginMode, PathMode, Scenario};
 
@@ -393,6 +392,9 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
     let mut setup = PoolSetup::default();
     setup.params.deposit_fee_bps = s.pool.deposit_fee_bps;
     setup.params.withdraw_fee_bps = s.pool.withdraw_fee_bps;
+    setup.params.max_utilization_bps = s.pool.max_utilization_bps;
+    setup.params.max_pnl_factor_bps = s.pool.max_pnl_factor_bps;
+    setup.params.max_net_exposure_bps = s.pool.max_net_exposure_bps;
     setup.markets = s
         .markets
         .iter()
@@ -400,19 +402,7 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
         .map(|(m, candles)| {
             let mut market = MarketSetup::new(&m.symbol, 1);
             market.price = pyth_price(candles[0].open);
-            let params = &mut market.params;
-            params.volatility_ewma_seconds = m.volatility_ewma_seconds;
-            params.fast_volatility_ewma_seconds = m.fast_volatility_ewma_seconds;
-            params.liquidation_horizon_seconds = m.liquidation_horizon_seconds;
-            // Room for the whole population, and EMA divergence for crash candles.
-            params.max_long_open_interest_usd = 1_000_000_000 * USDC;
-            params.max_short_open_interest_usd = 1_000_000_000 * USDC;
-            params.max_skew_usd = 1_000_000_000 * USDC;
-            params.oracle.max_ema_deviation_bps = 2_500;
-            if let Some(factor) = m.max_profit_factor_bps {
-                params.max_profit_factor_bps = factor;
-            }
-            apply_margin_mode(params, m);
+            market.params = m.market_params();
             market
         })
         .collect();
@@ -771,8 +761,10 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
             let state = f.market_state(i).await;
             let price = f.env.prices[oracle].oracle_price();
             let vol = state.volatility(&price).map_or(u64::MAX, |v| v.realized);
+            let settlement = f.env.prices[&settlement_oracle].oracle_price();
+            // What a 10k USD long needs now.
             let ratios = state
-                .margin_ratios(&price, &pool, 10_000 * USDC)
+                .margin_ratios(&price, &settlement, &pool, true, 10_000 * USDC)
                 .expect("margin ratios");
             markets.push(MarketSample {
                 price: state.last_price as f64 / PRICE_PRECISION as f64,

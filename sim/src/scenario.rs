@@ -162,6 +162,12 @@ impl Default for TraderScenario {
 pub struct PoolScenario {
     pub deposit_fee_bps: u16,
     pub withdraw_fee_bps: u16,
+    /// Reserves at most this share of the LP balance, bps.
+    pub max_utilization_bps: u16,
+    /// Traders' unrealized profit above this share of the pool value is deleveraged, bps.
+    pub max_pnl_factor_bps: u16,
+    /// Each market's |long − short| open interest at most this share of the LP balance, bps.
+    pub max_net_exposure_bps: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -174,6 +180,10 @@ pub struct MarketScenario {
     pub volatility_ewma_seconds: u32,
     pub liquidation_horizon_seconds: u32,
     pub fast_volatility_ewma_seconds: u32,
+    /// `z`, the confidence multiple of the adverse move margin covers, bps of σ.
+    pub volatility_multiplier_bps: u32,
+    /// Initial margin added when reserves reach the utilization cap, bps.
+    pub pool_stress_margin_bps: u32,
     pub margin: MarginMode,
     pub base_initial_margin_bps: u16,
     pub base_maintenance_margin_bps: u16,
@@ -222,24 +232,51 @@ impl Default for Scenario {
 
 impl Default for PoolScenario {
     fn default() -> Self {
+        let p = tidepool_client::defaults::pool_params();
         Self {
-            deposit_fee_bps: 10,
-            withdraw_fee_bps: 10,
+            deposit_fee_bps: p.deposit_fee_bps,
+            withdraw_fee_bps: p.withdraw_fee_bps,
+            max_utilization_bps: p.max_utilization_bps,
+            max_pnl_factor_bps: p.max_pnl_factor_bps,
+            max_net_exposure_bps: p.max_net_exposure_bps,
         }
+    }
+}
+
+impl MarketScenario {
+    /// The market's on-chain parameters: the client's defaults with this scenario's margin
+    /// model (`margin::apply_margin_mode`) and profit factor, and room for a whole
+    /// simulated population (open interest, skew) and for crash candles (EMA divergence).
+    pub fn market_params(&self) -> tidepool::state::MarketParams {
+        const USDC: u64 = 1_000_000;
+        let mut p = tidepool_client::defaults::market_params();
+        p.max_long_open_interest_usd = 1_000_000_000 * USDC;
+        p.max_short_open_interest_usd = 1_000_000_000 * USDC;
+        p.max_skew_usd = 1_000_000_000 * USDC;
+        p.oracle.max_ema_deviation_bps = 2_500;
+        if let Some(factor) = self.max_profit_factor_bps {
+            p.max_profit_factor_bps = factor;
+        }
+        crate::margin::apply_margin_mode(&mut p, self);
+        p
     }
 }
 
 impl Default for MarketScenario {
     fn default() -> Self {
+        // The client's defaults: what `create-market` uses.
+        let p = tidepool_client::defaults::market_params();
         Self {
             symbol: "SOL-PERP".into(),
             data: PathBuf::new(),
-            volatility_ewma_seconds: 86_400,
-            fast_volatility_ewma_seconds: 3_600,
-            liquidation_horizon_seconds: 900,
+            volatility_ewma_seconds: p.volatility_ewma_seconds,
+            fast_volatility_ewma_seconds: p.fast_volatility_ewma_seconds,
+            liquidation_horizon_seconds: p.liquidation_horizon_seconds,
+            volatility_multiplier_bps: p.volatility_multiplier_bps,
+            pool_stress_margin_bps: p.pool_stress_margin_bps,
             margin: MarginMode::Dynamic,
-            base_initial_margin_bps: 500,
-            base_maintenance_margin_bps: 250,
+            base_initial_margin_bps: p.base_initial_margin_bps,
+            base_maintenance_margin_bps: p.base_maintenance_margin_bps,
             max_profit_factor_bps: None,
         }
     }
@@ -348,6 +385,12 @@ impl Scenario {
         if self.pool.deposit_fee_bps > 1_000 || self.pool.withdraw_fee_bps > 1_000 {
             return Err("pool fees must be at most 1000 bps".into());
         }
+        let mut pool = tidepool_client::defaults::pool_params();
+        pool.max_utilization_bps = self.pool.max_utilization_bps;
+        pool.max_pnl_factor_bps = self.pool.max_pnl_factor_bps;
+        pool.max_net_exposure_bps = self.pool.max_net_exposure_bps;
+        pool.validate()
+            .map_err(|e| format!("pool: the program refuses these parameters: {e}"))?;
         if self.markets.is_empty() || self.markets.len() > MAX_MARKETS {
             return Err(format!("markets: between 1 and {MAX_MARKETS} markets"));
         }
@@ -374,15 +417,6 @@ impl Scenario {
                     "{at}: 0 < base_maintenance_margin_bps < base_initial_margin_bps <= 5000"
                 ));
             }
-            if m.volatility_ewma_seconds == 0
-                || m.fast_volatility_ewma_seconds == 0
-                || m.liquidation_horizon_seconds == 0
-            {
-                return Err(format!(
-                    "{at}: volatility_ewma_seconds, fast_volatility_ewma_seconds and \
-                     liquidation_horizon_seconds must be > 0"
-                ));
-            }
             if m.max_profit_factor_bps
                 .is_some_and(|f| !(100..=100_000).contains(&f))
             {
@@ -390,6 +424,10 @@ impl Scenario {
                     "{at}.max_profit_factor_bps must be in 100..=100000"
                 ));
             }
+            // Everything else about the market's parameters, as the program judges them.
+            m.market_params()
+                .validate()
+                .map_err(|e| format!("{at}: the program refuses these parameters: {e}"))?;
         }
         let t = &self.traders;
         if t.count > 1_000 || t.capital_min == 0 || t.capital_max < t.capital_min {
@@ -504,6 +542,13 @@ mod tests {
         assert!(err("end = \"2020-01-01 00:00:00\"").contains("must be after start"));
         assert!(err("keeper_latency_updates = 5000").contains("keeper_latency_updates"));
         assert!(err("[market]\nmax_profit_factor_bps = 5").contains("market.max_profit_factor_bps"));
+        let refused = err("[market]\nliquidation_horizon_seconds = 5");
+        assert!(
+            refused.contains("market: the program refuses")
+                && refused.contains("InvalidVolatilityParams"),
+            "{refused}"
+        );
+        assert!(err("[pool]\nmax_pnl_factor_bps = 0").contains("pool: the program refuses"));
         let two = "[[markets]]\nsymbol = \"A\"\ndata = \"a.csv\"\n[[markets]]\nsymbol = \"A\"\ndata = \"b.csv\"";
         assert!(err(two).contains("markets[1].symbol `A` is used twice"));
         let nodata = "[[markets]]\nsymbol = \"A\"\ndata = \"a.csv\"\n[[markets]]\nsymbol = \"B\"";

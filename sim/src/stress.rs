@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use indicatif::ProgressBar;
@@ -86,6 +86,29 @@ pub const WINDOWS: [StressWindow; 6] = [
         data: "BTC_USDT-1h.json",
         start: "2021-05-01 00:00:00",
         end: "2021-05-31 23:00:00",
+        warmup_hours: 168,
+    },
+];
+
+/// Calm months (the lowest realized volatility of each file's months), for the check that
+/// dynamic margin cuts leverage when it matters and not everywhere.
+pub const CALM_WINDOWS: [StressWindow; 2] = [
+    StressWindow {
+        id: "sol-2023-05",
+        name: "SOL May 2023",
+        symbol: "SOL-PERP",
+        data: "SOLUSDT_1h.csv",
+        start: "2023-05-01 00:00:00",
+        end: "2023-05-31 23:00:00",
+        warmup_hours: 168,
+    },
+    StressWindow {
+        id: "btc-2020-07",
+        name: "BTC Jul 2020",
+        symbol: "BTC-PERP",
+        data: "BTC_USDT-1h.json",
+        start: "2020-07-01 00:00:00",
+        end: "2020-07-31 23:00:00",
         warmup_hours: 168,
     },
 ];
@@ -208,9 +231,6 @@ pub fn match_leverage<T>(
     Ok((m, payload))
 }
 
-/// Finished jobs by their index in the job list.
-type JobResults = Vec<(usize, Result<WindowResult, String>)>;
-
 #[derive(Serialize)]
 struct WindowResult {
     id: String,
@@ -242,14 +262,13 @@ pub fn select_windows(ids: &[String]) -> Result<Vec<StressWindow>, String> {
         .collect()
 }
 
-/// One window and crowd: the dynamic run, then fixed runs until the leverage matches.
-fn run_job(
+/// `base` replayed over window `w` with crowd `crowd`, traders at the stress leverage.
+pub fn window_scenario(
     base: &Scenario,
     data_dir: &Path,
     w: &StressWindow,
     crowd: Crowd,
-) -> Result<WindowResult, String> {
-    let started = Instant::now();
+) -> Scenario {
     let mut s = base.clone();
     let mut market = base.markets[0].clone();
     market.symbol = w.symbol.into();
@@ -263,6 +282,18 @@ fn run_job(
     // Traders open at the highest leverage the margin allows (less a sliver for the fees
     // and spread of the open itself).
     s.traders.leverage_share = STRESS_LEVERAGE_SHARE;
+    s
+}
+
+/// One window and crowd: the dynamic run, then fixed runs until the leverage matches.
+fn run_job(
+    base: &Scenario,
+    data_dir: &Path,
+    w: &StressWindow,
+    crowd: Crowd,
+) -> Result<WindowResult, String> {
+    let started = Instant::now();
+    let s = window_scenario(base, data_dir, w, crowd);
     let window = Window::of(&s);
     let label = format!("{} / {} crowd", w.name, crowd.name());
     let hidden = ProgressBar::hidden();
@@ -314,6 +345,33 @@ fn run_job(
     })
 }
 
+/// Run `f` over `jobs` on up to two threads (these machines have two cores; each job builds
+/// its own runtime), results in the order of `jobs`, and the number of threads used.
+pub fn parallel<J: Send, R: Send>(jobs: Vec<J>, f: impl Fn(J) -> R + Sync) -> (Vec<R>, usize) {
+    let n = jobs.len();
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
+    let results = Mutex::new(Vec::with_capacity(n));
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 2)
+        .min(n.max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let Some((i, job)) = queue.lock().expect("job queue").pop_front() else {
+                    break;
+                };
+                let r = f(job);
+                results.lock().expect("results").push((i, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("results");
+    results.sort_by_key(|(i, _)| *i);
+    (results.into_iter().map(|(_, r)| r).collect(), threads)
+}
+
 /// What a stress run produced: every window and crowd, and how long it took.
 pub struct StressResults {
     results: Vec<WindowResult>,
@@ -330,42 +388,12 @@ pub fn run(
     crowds: &[Crowd],
 ) -> Result<StressResults, String> {
     let started = Instant::now();
-    let jobs: VecDeque<(usize, StressWindow, Crowd)> = windows
+    let jobs: Vec<(StressWindow, Crowd)> = windows
         .iter()
         .flat_map(|w| crowds.iter().map(move |c| (*w, *c)))
-        .enumerate()
-        .map(|(i, (w, c))| (i, w, c))
         .collect();
-    let n = jobs.len();
-    let queue = Arc::new(Mutex::new(jobs));
-    let results: Arc<Mutex<JobResults>> = Default::default();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 2)
-        .min(n.max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let queue = queue.clone();
-            let results = results.clone();
-            scope.spawn(move || loop {
-                let Some((i, w, c)) = queue.lock().expect("job queue").pop_front() else {
-                    break;
-                };
-                let r = run_job(base, data_dir, &w, c);
-                results.lock().expect("results").push((i, r));
-            });
-        }
-    });
-    let mut results = Arc::try_unwrap(results)
-        .map_err(|_| "stress threads still hold the results")?
-        .into_inner()
-        .expect("results");
-    results.sort_by_key(|(i, _)| *i);
-    let results: Vec<WindowResult> = results
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Result<_, _>>()?;
+    let (results, threads) = parallel(jobs, |(w, c)| run_job(base, data_dir, &w, c));
+    let results: Vec<WindowResult> = results.into_iter().collect::<Result<_, _>>()?;
     Ok(StressResults {
         results,
         wall_seconds: started.elapsed().as_secs_f64(),

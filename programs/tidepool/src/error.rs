@@ -33,7 +33,7 @@ pub enum TidepoolError {
     InvalidDepegBound,
     #[msg("Max profit factor out of range")]
     InvalidProfitFactor,
-    #[msg("Max PnL factor out of range")]
+    #[msg("Max PnL factor or net-exposure share out of range")]
     InvalidPnlFactor,
     #[msg("Open interest or skew cap out of range")]
     InvalidOpenInterestCap,
@@ -177,6 +177,8 @@ pub enum TidepoolError {
     InvalidRequestParams,
     #[msg("Receiver is not the account the request names")]
     InvalidReceiver,
+    #[msg("Traders on this side already hold the profit the pool's PnL cap allows")]
+    PoolProfitCapReached,
 }
 
 impl From<MathError> for Error {

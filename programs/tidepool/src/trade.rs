@@ -11,7 +11,7 @@ use crate::math::position::{
     signed_usd_to_tokens, size_base_for,
 };
 use crate::math::pricing::within_acceptable;
-use crate::math::valuation::notional_usd;
+use crate::math::valuation::{notional_usd, tokens_to_usd};
 use crate::math::{add_signed, bps_of, to_i64, to_u64, Rounding, SafeMath, BPS_DENOMINATOR};
 use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position, PositionHealth};
@@ -106,7 +106,13 @@ pub fn require_initial_margin(
     settlement: &OraclePrice,
 ) -> Result<PositionHealth> {
     let mark = market.fill_price(price, !position.is_long())?;
-    let ratios = market.margin_ratios(price, pool, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(
+        price,
+        settlement,
+        pool,
+        position.is_long(),
+        position.entry_notional_usd,
+    )?;
     let health = position.health(
         market,
         mark,
@@ -212,9 +218,27 @@ pub fn apply_open(
         (if is_long { long_after } else { short_after }) <= cap,
         TidepoolError::OpenInterestCapExceeded
     );
-    let skew_after = long_after.abs_diff(short_after);
+    // New risk stops on a side whose traders already hold what the pool's PnL cap allows.
     require!(
-        skew_after <= p.max_skew_usd || skew_after <= long_before.abs_diff(short_before),
+        market.profit_stress_bps(is_long, price, settlement, pool)? < BPS_DENOMINATOR,
+        TidepoolError::PoolProfitCapReached
+    );
+    // The skew cap: the market's own, and the pool's net-exposure share of its LP balance
+    // (settlement tokens valued at the low end of their price).
+    let skew_after = long_after.abs_diff(short_after);
+    let exposure_cap = tokens_to_usd(
+        bps_of(
+            pool.lp_balance,
+            pool.params.max_net_exposure_bps as u64,
+            Rounding::Down,
+        )?,
+        settlement.low(),
+        decimals,
+        Rounding::Down,
+    )?;
+    require!(
+        skew_after <= p.max_skew_usd.min(exposure_cap)
+            || skew_after <= long_before.abs_diff(short_before),
         TidepoolError::SkewCapExceeded
     );
 

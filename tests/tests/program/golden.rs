@@ -58,6 +58,7 @@ fn pool_params_json(p: &tidepool::state::PoolParams) -> Value {
         "withdraw_fee_bps": p.withdraw_fee_bps,
         "max_utilization_bps": p.max_utilization_bps,
         "max_pnl_factor_bps": p.max_pnl_factor_bps,
+        "max_net_exposure_bps": p.max_net_exposure_bps,
         "protocol_fee_share_bps": p.protocol_fee_share_bps,
         "lp_request_delay_seconds": p.lp_request_delay_seconds,
         "lp_request_keeper_fee_lamports": n(p.lp_request_keeper_fee_lamports),

@@ -196,6 +196,7 @@ fn allowed(op: &Op) -> Vec<u32> {
             E::MaxUtilizationExceeded,
             E::OpenInterestCapExceeded,
             E::SkewCapExceeded,
+            E::PoolProfitCapReached,
             E::PositionUnderwater,
             E::ZeroSize,
         ],

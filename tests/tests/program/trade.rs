@@ -447,7 +447,13 @@ async fn collateral_can_be_added_and_removed_down_to_initial_margin() {
     let market = f.market_state(0).await;
     let pool = f.pool_state().await;
     let ratios = market
-        .margin_ratios(&price, &pool, p.entry_notional_usd)
+        .margin_ratios(
+            &price,
+            &settlement,
+            &pool,
+            p.is_long(),
+            p.entry_notional_usd,
+        )
         .unwrap();
     let mark = market.fill_price(&price, false).unwrap();
     let h = p
@@ -923,5 +929,76 @@ async fn pool_value_follows_the_traders_pnl() {
             .shares_out
     };
     assert_eq!(shares, quote(&down).min(quote(&later)));
+    f.check_invariants().await;
+}
+
+/// Risk engine v2: as one side's unrealized profit approaches the pool's PnL cap, its
+/// initial margin rises (the other side's does not), and at the cap new risk on that side
+/// stops with `PoolProfitCapReached` and nothing moves.
+#[tokio::test]
+async fn new_risk_stops_on_a_side_at_the_pool_profit_cap() {
+    let mut setup = PoolSetup::default();
+    setup.params.max_pnl_factor_bps = 100; // 1 % of 200k: 2k USDC of profit
+    let mut f = Fixture::with(setup).await;
+    f.zero_confidence();
+    f.seed_liquidity(200_000 * USDC).await;
+    let winner = f.new_trader(100_000 * USDC).await;
+    f.open(&winner, Long, 20_000 * USDC, 5_000 * USDC)
+        .await
+        .unwrap();
+    let calm_long = f.quote_open(Long, 1_000 * USDC, 500 * USDC).await.unwrap();
+    // +4 %: the longs hold ~0.8k of profit, ~40 % of the cap.
+    f.set_market_price(0, usd_e8(156)).await;
+    let long = f.quote_open(Long, 1_000 * USDC, 500 * USDC).await.unwrap();
+    let short = f.quote_open(Short, 1_000 * USDC, 500 * USDC).await.unwrap();
+    assert!(
+        long.max_leverage_bps < short.max_leverage_bps,
+        "the winning side pays for the pool's stress: {} vs {}",
+        long.max_leverage_bps,
+        short.max_leverage_bps
+    );
+    assert!(long.max_leverage_bps < calm_long.max_leverage_bps);
+
+    // +16.7 %: ~3.3k of profit, over the cap.
+    f.set_market_price(0, usd_e8(175)).await;
+    let t = f.new_trader(10_000 * USDC).await;
+    let snap = f.snapshot(&[t.token]).await;
+    assert_error(
+        f.open(&t, Long, 1_000 * USDC, 500 * USDC).await,
+        TidepoolError::PoolProfitCapReached,
+    );
+    snap.assert_unchanged(&mut f.env).await;
+    // The losing side may still open (it offsets the pool's exposure).
+    f.open(&t, Short, 1_000 * USDC, 500 * USDC).await.unwrap();
+    f.check_invariants().await;
+}
+
+/// Risk engine v2: a market's net exposure (|long − short| open interest) is capped at a
+/// share of the LP balance: a one-sided crowd cannot take more of the pool's direction than
+/// that, while trades that reduce the skew always pass.
+#[tokio::test]
+async fn net_exposure_is_capped_at_a_share_of_the_lp_balance() {
+    let mut setup = PoolSetup::default();
+    setup.params.max_net_exposure_bps = 1_000; // 10 % of 200k: 20k USD
+    let mut f = Fixture::with(setup).await;
+    f.zero_confidence();
+    f.seed_liquidity(200_000 * USDC).await;
+    let a = f.new_trader(100_000 * USDC).await;
+    f.open(&a, Short, 15_000 * USDC, 5_000 * USDC)
+        .await
+        .unwrap();
+    let b = f.new_trader(100_000 * USDC).await;
+    let snap = f.snapshot(&[b.token]).await;
+    assert_error(
+        f.open(&b, Short, 6_000 * USDC, 3_000 * USDC).await,
+        TidepoolError::SkewCapExceeded,
+    );
+    snap.assert_unchanged(&mut f.env).await;
+    // Up to the cap passes; the other side reduces the skew and passes too.
+    f.open(&b, Short, 4_000 * USDC, 3_000 * USDC).await.unwrap();
+    let c = f.new_trader(100_000 * USDC).await;
+    f.open(&c, Long, 30_000 * USDC, 10_000 * USDC)
+        .await
+        .unwrap();
     f.check_invariants().await;
 }

@@ -219,7 +219,7 @@ export function getPoolEncoder(): FixedSizeEncoder<PoolArgs> {
       ["pendingWithdrawalShares", getU64Encoder()],
       ["utilizationIntegral", getU128Encoder()],
       ["utilizationUpdatedAt", getI64Encoder()],
-      ["padding", fixEncoderSize(getBytesEncoder(), 76)],
+      ["padding", fixEncoderSize(getBytesEncoder(), 72)],
     ]),
     (value) => ({ ...value, discriminator: POOL_DISCRIMINATOR }),
   );
@@ -255,7 +255,7 @@ export function getPoolDecoder(): FixedSizeDecoder<Pool> {
     ["pendingWithdrawalShares", getU64Decoder()],
     ["utilizationIntegral", getU128Decoder()],
     ["utilizationUpdatedAt", getI64Decoder()],
-    ["padding", fixDecoderSize(getBytesDecoder(), 76)],
+    ["padding", fixDecoderSize(getBytesDecoder(), 72)],
   ]);
 }
 

@@ -40,7 +40,7 @@ export const TIDEPOOL_ERROR__INVALID_ORACLE_DEVIATION_BOUND = 0x177a; // 6010
 export const TIDEPOOL_ERROR__INVALID_DEPEG_BOUND = 0x177b; // 6011
 /** InvalidProfitFactor: Max profit factor out of range */
 export const TIDEPOOL_ERROR__INVALID_PROFIT_FACTOR = 0x177c; // 6012
-/** InvalidPnlFactor: Max PnL factor out of range */
+/** InvalidPnlFactor: Max PnL factor or net-exposure share out of range */
 export const TIDEPOOL_ERROR__INVALID_PNL_FACTOR = 0x177d; // 6013
 /** InvalidOpenInterestCap: Open interest or skew cap out of range */
 export const TIDEPOOL_ERROR__INVALID_OPEN_INTEREST_CAP = 0x177e; // 6014
@@ -170,6 +170,8 @@ export const TIDEPOOL_ERROR__INVALID_LIQUIDITY_REQUEST = 0x17bb; // 6075
 export const TIDEPOOL_ERROR__INVALID_REQUEST_PARAMS = 0x17bc; // 6076
 /** InvalidReceiver: Receiver is not the account the request names */
 export const TIDEPOOL_ERROR__INVALID_RECEIVER = 0x17bd; // 6077
+/** PoolProfitCapReached: Traders on this side already hold the profit the pool's PnL cap allows */
+export const TIDEPOOL_ERROR__POOL_PROFIT_CAP_REACHED = 0x17be; // 6078
 
 export type TidepoolError =
   | typeof TIDEPOOL_ERROR__DELEVERAGE_IN_MIN_HOLD
@@ -233,6 +235,7 @@ export type TidepoolError =
   | typeof TIDEPOOL_ERROR__ORACLE_STALE
   | typeof TIDEPOOL_ERROR__ORACLE_WRONG_OWNER
   | typeof TIDEPOOL_ERROR__PAUSED
+  | typeof TIDEPOOL_ERROR__POOL_PROFIT_CAP_REACHED
   | typeof TIDEPOOL_ERROR__POOL_VALUE_ZERO
   | typeof TIDEPOOL_ERROR__POSITION_HEALTHY
   | typeof TIDEPOOL_ERROR__POSITION_TOO_SMALL
@@ -278,7 +281,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__INVALID_ORACLE_DEVIATION_BOUND]: `Oracle EMA deviation bound out of range`,
     [TIDEPOOL_ERROR__INVALID_ORACLE_MAX_AGE]: `Oracle max age must be between 1 second and 1 hour`,
     [TIDEPOOL_ERROR__INVALID_PAUSE_FLAGS]: `Pause flags contain unknown bits`,
-    [TIDEPOOL_ERROR__INVALID_PNL_FACTOR]: `Max PnL factor out of range`,
+    [TIDEPOOL_ERROR__INVALID_PNL_FACTOR]: `Max PnL factor or net-exposure share out of range`,
     [TIDEPOOL_ERROR__INVALID_POSITION]: `Position belongs to another owner or market`,
     [TIDEPOOL_ERROR__INVALID_PROFIT_FACTOR]: `Max profit factor out of range`,
     [TIDEPOOL_ERROR__INVALID_RECEIVER]: `Receiver is not the account the request names`,
@@ -315,6 +318,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__ORACLE_STALE]: `Price update is too old`,
     [TIDEPOOL_ERROR__ORACLE_WRONG_OWNER]: `Price account is not owned by the Pyth receiver program`,
     [TIDEPOOL_ERROR__PAUSED]: `This action is paused`,
+    [TIDEPOOL_ERROR__POOL_PROFIT_CAP_REACHED]: `Traders on this side already hold the profit the pool's PnL cap allows`,
     [TIDEPOOL_ERROR__POOL_VALUE_ZERO]: `Pool value is zero: no shares can be priced`,
     [TIDEPOOL_ERROR__POSITION_HEALTHY]: `Position is healthy: equity covers the maintenance margin`,
     [TIDEPOOL_ERROR__POSITION_TOO_SMALL]: `Position would be below the market's minimum size`,

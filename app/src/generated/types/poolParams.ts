@@ -50,6 +50,12 @@ export type PoolParams = {
   /** Protocol's share of trading fees, bps of each fee. `0..=10000`. */
   protocolFeeShareBps: number;
   /**
+   * Each market's net exposure, `|long − short|` open interest (USD), may be at most this
+   * share of the LP balance, bps, unless a trade reduces it: what the LPs can lose to one
+   * market's crowd per unit of price move. `1..=100000` (10x).
+   */
+  maxNetExposureBps: number;
+  /**
    * LP deposits and withdrawals are requests that a keeper executes with prices published
    * at least this long after the request: longer than any gap between the cluster clock
    * and the oracle's, so that no price known at the request can be used to execute it.
@@ -86,6 +92,12 @@ export type PoolParamsArgs = {
   /** Protocol's share of trading fees, bps of each fee. `0..=10000`. */
   protocolFeeShareBps: number;
   /**
+   * Each market's net exposure, `|long − short|` open interest (USD), may be at most this
+   * share of the LP balance, bps, unless a trade reduces it: what the LPs can lose to one
+   * market's crowd per unit of price move. `1..=100000` (10x).
+   */
+  maxNetExposureBps: number;
+  /**
    * LP deposits and withdrawals are requests that a keeper executes with prices published
    * at least this long after the request: longer than any gap between the cluster clock
    * and the oracle's, so that no price known at the request can be used to execute it.
@@ -109,6 +121,7 @@ export function getPoolParamsEncoder(): FixedSizeEncoder<PoolParamsArgs> {
     ["maxUtilizationBps", getU16Encoder()],
     ["maxPnlFactorBps", getU16Encoder()],
     ["protocolFeeShareBps", getU16Encoder()],
+    ["maxNetExposureBps", getU32Encoder()],
     ["lpRequestDelaySeconds", getU32Encoder()],
     ["lpRequestKeeperFeeLamports", getU64Encoder()],
   ]);
@@ -123,6 +136,7 @@ export function getPoolParamsDecoder(): FixedSizeDecoder<PoolParams> {
     ["maxUtilizationBps", getU16Decoder()],
     ["maxPnlFactorBps", getU16Decoder()],
     ["protocolFeeShareBps", getU16Decoder()],
+    ["maxNetExposureBps", getU32Decoder()],
     ["lpRequestDelaySeconds", getU32Decoder()],
     ["lpRequestKeeperFeeLamports", getU64Decoder()],
   ]);

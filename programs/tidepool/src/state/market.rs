@@ -6,9 +6,9 @@ use crate::math::oracle::OraclePrice;
 use crate::math::position::{borrow_owed_usd, funding_owed_usd};
 use crate::math::pricing::{execution_price, spread_bps};
 use crate::math::rates::{borrow_rate_bps, funding_delta, index_delta, INDEX_PRECISION};
-use crate::math::valuation::{MarketExposure, SideExposure};
+use crate::math::valuation::{side_pnl_tokens, MarketExposure, SideExposure, Valuation};
 use crate::math::volatility::{squared_log_return, update_variance};
-use crate::math::{mul_div, to_u64, MathResult, Rounding, SafeMath};
+use crate::math::{mul_div, to_u64, MathResult, Rounding, SafeMath, BPS_DENOMINATOR};
 
 /// What one position adds to its side's aggregates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -430,18 +430,62 @@ impl Market {
         )
     }
 
-    /// Margin ratios now, for a position of `size_usd` in `pool` (whose stress, reserves
-    /// over their cap, raises the initial margin).
+    /// How close this market's traders on one side are to what the pool can pay them: the
+    /// side's unrealized profit (its largest plausible claim) over the pool's PnL cap
+    /// (`max_pnl_factor × LP balance`), bps, capped at 100 %. One market's side against the
+    /// whole pool's cap: O(1) for a trade, where the pool-wide figure needs every market.
+    pub fn profit_stress_bps(
+        &self,
+        is_long: bool,
+        price: &OraclePrice,
+        settlement: &OraclePrice,
+        pool: &Pool,
+    ) -> MathResult<u64> {
+        let side = self
+            .side(is_long)
+            .exposure(self.cumulative_borrow_index, is_long)?;
+        let profit = side_pnl_tokens(
+            &side,
+            is_long,
+            price,
+            settlement,
+            pool.settlement_decimals,
+            Valuation::Min,
+        )?
+        .max(0) as u128;
+        let cap = mul_div(
+            pool.lp_balance as u128,
+            pool.params.max_pnl_factor_bps as u128,
+            BPS_DENOMINATOR as u128,
+            Rounding::Down,
+        )?;
+        if cap == 0 {
+            return Ok(if profit > 0 { BPS_DENOMINATOR } else { 0 });
+        }
+        Ok(
+            mul_div(profit, BPS_DENOMINATOR as u128, cap, Rounding::Up)?
+                .min(BPS_DENOMINATOR as u128) as u64,
+        )
+    }
+
+    /// Margin ratios now, for a position of `size_usd` on side `is_long` in `pool`. The
+    /// pool's stress raises the initial margin: the higher of its reserves over their cap and
+    /// this side's profit over the pool's PnL cap (`profit_stress_bps`).
     pub fn margin_ratios(
         &self,
         price: &OraclePrice,
+        settlement: &OraclePrice,
         pool: &Pool,
+        is_long: bool,
         size_usd: u64,
     ) -> MathResult<MarginRatios> {
+        let stress = pool
+            .stress_bps()?
+            .max(self.profit_stress_bps(is_long, price, settlement, pool)?);
         margin_ratios(
             &self.margin_params(),
             self.volatility(price)?,
-            pool.stress_bps()?,
+            stress,
             size_usd,
         )
     }

@@ -59,6 +59,10 @@ pub struct PoolParams {
     pub max_pnl_factor_bps: u16,
     /// Protocol's share of trading fees, bps of each fee. `0..=10000`.
     pub protocol_fee_share_bps: u16,
+    /// Each market's net exposure, `|long − short|` open interest (USD), may be at most this
+    /// share of the LP balance, bps, unless a trade reduces it: what the LPs can lose to one
+    /// market's crowd per unit of price move. `1..=100000` (10x).
+    pub max_net_exposure_bps: u32,
     /// LP deposits and withdrawals are requests that a keeper executes with prices published
     /// at least this long after the request: longer than any gap between the cluster clock
     /// and the oracle's, so that no price known at the request can be used to execute it.
@@ -86,7 +90,8 @@ impl PoolParams {
             TidepoolError::InvalidUtilization
         );
         require!(
-            (1..=BPS as u16).contains(&self.max_pnl_factor_bps),
+            (1..=BPS as u16).contains(&self.max_pnl_factor_bps)
+                && (1..=10 * BPS as u32).contains(&self.max_net_exposure_bps),
             TidepoolError::InvalidPnlFactor
         );
         require!(

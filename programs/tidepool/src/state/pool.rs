@@ -65,7 +65,7 @@ pub struct Pool {
     /// deposit before an accrual changes nothing.
     pub utilization_integral: u128,
     pub utilization_updated_at: i64,
-    pub padding: [u8; 76],
+    pub padding: [u8; 72],
 }
 
 impl Pool {
@@ -84,7 +84,7 @@ impl Pool {
         + 8 * 2
         + 16
         + 8
-        + 76;
+        + 72;
 
     pub fn markets(&self) -> &[Pubkey] {
         &self.markets[..self.market_count as usize]

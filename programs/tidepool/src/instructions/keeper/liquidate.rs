@@ -22,9 +22,13 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
     let c = &mut ctx.accounts.close;
     let (price, settlement) = c.load_prices(now)?;
     let decimals = c.pool.settlement_decimals;
-    let ratios = c
-        .market
-        .margin_ratios(&price, &c.pool, c.position.entry_notional_usd)?;
+    let ratios = c.market.margin_ratios(
+        &price,
+        &settlement,
+        &c.pool,
+        c.position.is_long(),
+        c.position.entry_notional_usd,
+    )?;
     let health = c
         .position
         .health(&c.market, price.spot, ratios, &settlement, decimals, true)?;

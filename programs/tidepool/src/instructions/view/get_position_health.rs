@@ -33,7 +33,13 @@ pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHe
         &ctx.accounts.settlement_price_update,
         now,
     )?;
-    let ratios = market.margin_ratios(&price, &pool, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(
+        &price,
+        &settlement,
+        &pool,
+        position.is_long(),
+        position.entry_notional_usd,
+    )?;
     super::answer(position.health(
         &market,
         price.spot,

@@ -73,7 +73,13 @@ pub fn quote_open_position(
         now,
     )?;
     let utilization_bps = pool_utilization(&pool)?;
-    let ratios = market.margin_ratios(&price, &pool, position.entry_notional_usd)?;
+    let ratios = market.margin_ratios(
+        &price,
+        &settlement,
+        &pool,
+        side.is_long(),
+        position.entry_notional_usd,
+    )?;
     let mark = market.fill_price(&price, !side.is_long())?;
     let health = position.health(
         &market,

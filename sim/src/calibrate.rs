@@ -44,6 +44,10 @@ const MAX_BAD_DEBT: f64 = 0.002_5;
 const SAFETY: f64 = 2.0;
 /// LP drawdown "no worse" than fixed, with this much room for noise (share of price).
 const DRAWDOWN_SLACK: f64 = 0.002_5;
+/// Pool caps while the margin is chosen: loose (50 % of pool value, net exposure up to the
+/// whole LP balance).
+const MARGIN_STAGE_PNL_CAP: u16 = 5_000;
+const MARGIN_STAGE_EXPOSURE_CAP: u32 = 10_000;
 /// PnL caps tried, bps of pool value.
 const PNL_CAPS: [u16; 3] = [500, 1_000, 2_500];
 /// Net exposure caps tried, bps of the LP balance (100000: 10x, in effect none).
@@ -279,7 +283,7 @@ pub fn run(base: &Scenario, data_dir: &Path, out: &Path) -> Result<(String, Vec<
     );
     let hidden = ProgressBar::hidden();
     let run_job = |job: &Job| -> Result<Point, String> {
-        let s = match job {
+        let mut s = match job {
             Job::Fixed(w, crowd, im) => {
                 let mut s = window_scenario(base, data_dir, w, *crowd);
                 s.markets[0].margin = MarginMode::Fixed;
@@ -293,6 +297,10 @@ pub fn run(base: &Scenario, data_dir: &Path, out: &Path) -> Result<(String, Vec<
                 s
             }
         };
+        // Margin first, with loose pool caps (the caps come next, for the chosen margin), so
+        // that this stage does not depend on the caps' current defaults.
+        s.pool.max_pnl_factor_bps = MARGIN_STAGE_PNL_CAP;
+        s.pool.max_net_exposure_bps = MARGIN_STAGE_EXPOSURE_CAP;
         let o = run_window(&s, &Window::of(&s), &hidden)?;
         bar.inc(1);
         Ok(Point::of(&o, pool))

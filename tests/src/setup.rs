@@ -65,11 +65,17 @@ impl MarketSetup {
 }
 
 impl Default for PoolSetup {
+    /// The client's defaults, except the net-exposure cap: the tests build one-sided books
+    /// on small pools to exercise fees, reserves and liquidations; the tests of the cap
+    /// itself set it.
     fn default() -> Self {
         Self {
             id: 0,
             decimals: 6,
-            params: default_pool_params(),
+            params: PoolParams {
+                max_net_exposure_bps: 100_000,
+                ..default_pool_params()
+            },
             settlement_price: usd_e8(1),
             markets: vec![MarketSetup::new("SOL-PERP", 150)],
         }

@@ -54,7 +54,7 @@ async fn create_pool_sets_state_vault_and_lp_mint() {
     assert_eq!(pool.lp_mint, f.pool.lp_mint);
     assert_eq!(pool.settlement_decimals, 6);
     assert_eq!(pool.settlement_feed_id, f.pool.settlement_feed);
-    assert_eq!(pool.params, default_pool_params());
+    assert_eq!(pool.params, PoolSetup::default().params);
     assert_eq!(pool.market_count, 1);
     assert_eq!(pool.markets[0], f.pool.markets[0].key);
     assert_eq!(

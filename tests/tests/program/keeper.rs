@@ -255,7 +255,10 @@ async fn margin_rises_with_volatility_and_utilization() {
         .quote_open(Long, 10_000 * USDC, 1_000 * USDC)
         .await
         .unwrap();
-    assert_eq!(calm.health.maintenance_margin_bps, 250);
+    assert_eq!(
+        calm.health.maintenance_margin_bps,
+        default_market_params().base_maintenance_margin_bps as u64
+    );
     // Volatility: a 10 % swing down and back.
     let m = f.pool.markets[0].clone();
     for px in [135, 150] {
@@ -280,7 +283,7 @@ async fn margin_rises_with_volatility_and_utilization() {
     assert!(wild.max_leverage_bps < calm.max_leverage_bps);
     // Utilization: a big open raises the initial margin of the next one.
     let whale = f.new_trader(1_000_000 * USDC).await;
-    f.open(&whale, Short, 500_000 * USDC, 200_000 * USDC)
+    f.open(&whale, Short, 500_000 * USDC, 450_000 * USDC)
         .await
         .unwrap();
     let busy = f

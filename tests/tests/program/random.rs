@@ -61,7 +61,7 @@ async fn random_sequences_keep_the_books() {
             let res = match rng.below(10) {
                 0 | 1 => {
                     let size = (rng.below(20_000) + 10) * USDC;
-                    let collateral = (rng.below(3_000) + 1) * USDC;
+                    let collateral = (rng.below(8_000) + 1) * USDC;
                     f.open(t, side, size, collateral).await
                 }
                 2 => {

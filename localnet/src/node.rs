@@ -276,7 +276,7 @@ impl Node {
         &mut self,
         tx: VersionedTransaction,
         record_failure: bool,
-    ) -> Result<Signature, (TransactionError, TransactionMetadata)> {
+    ) -> Result<Signature, Box<(TransactionError, TransactionMetadata)>> {
         let keys: Vec<Pubkey> = tx.message.static_account_keys().to_vec();
         let balance = |node: &Node, k: &Pubkey| node.account(k).map_or(0, |a| a.lamports);
         let pre_balances: Vec<u64> = keys.iter().map(|k| balance(self, k)).collect();
@@ -318,7 +318,7 @@ impl Node {
         }
         match err {
             None => Ok(signature),
-            Some(e) => Err((e, meta)),
+            Some(e) => Err(Box::new((e, meta))),
         }
     }
 
@@ -333,7 +333,7 @@ impl Node {
             &[payer],
             blockhash,
         );
-        self.execute(tx.into(), false).map_err(|(e, _)| e)
+        self.execute(tx.into(), false).map_err(|f| f.0)
     }
 
     /// Set the token balance of `owner`'s associated token account for `mint` (created if

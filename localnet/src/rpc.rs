@@ -664,7 +664,7 @@ fn send_transaction(n: &mut Node, tx: VersionedTransaction, skip_preflight: bool
     match n.execute(tx, skip_preflight) {
         Ok(sig) => Ok(json!(sig.to_string())),
         Err(_) if skip_preflight => Ok(json!(signature.to_string())),
-        Err((err, meta)) => Err(preflight_failure(err, &meta)),
+        Err(failed) => Err(preflight_failure(failed.0, &failed.1)),
     }
 }
 
@@ -827,7 +827,7 @@ struct AccountUpdate {
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let s = s.trim_start_matches("0x");
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err("hex data has an odd length".into());
     }
     (0..s.len())

@@ -375,3 +375,56 @@ async fn websocket_subscriptions() {
     assert_eq!(n["method"], "signatureNotification");
     assert_eq!(n["params"]["result"]["value"]["err"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_starts_and_prints_its_ids() {
+    use std::io::BufRead;
+    /// Killed however the test ends.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidepool-localnet"))
+        .args(["--rpc-port", "0", "--ws-port", "0", "--slot-ms", "100"])
+        .env(
+            "HOME",
+            std::env::temp_dir().join("tidepool-localnet-no-home"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(Child)
+        .expect("tidepool-localnet starts");
+    let stdout = child.0.stdout.take().unwrap();
+    let lines: Vec<String> = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|l| !l.trim_start().starts_with("methods"))
+            .collect()
+    })
+    .await
+    .unwrap();
+    let find = |what: &str| {
+        lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(what))
+            .unwrap_or_else(|| panic!("{what} in {lines:?}"))
+            .split_whitespace()
+            .nth(what.split_whitespace().count())
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(find("program"), tidepool::ID.to_string());
+    let mint: Pubkey = find("settlement mint").parse().unwrap();
+    let rpc = RpcClient::new(find("JSON-RPC"));
+    rpc.get_health().await.unwrap();
+    assert_eq!(
+        rpc.get_account(&mint).await.unwrap().owner,
+        anchor_spl::token::ID
+    );
+    drop(child);
+}

@@ -418,11 +418,12 @@ fn encode_account(
         return Ok(None);
     };
     check_encoding(encoding, &acc, config.data_slice)?;
+    let extra = token_decimals(n, &acc, encoding);
     Ok(Some(encode_ui_account(
         key,
         &acc,
         encoding,
-        None,
+        extra,
         config.data_slice,
     )))
 }
@@ -491,7 +492,7 @@ fn program_accounts(n: &Node, program: &Pubkey, config: RpcProgramAccountsConfig
         check_encoding(encoding, acc, slice)?;
         out.push(RpcKeyedAccount {
             pubkey: key.to_string(),
-            account: encode_ui_account(key, acc, encoding, None, slice),
+            account: encode_ui_account(key, acc, encoding, token_decimals(n, acc, encoding), slice),
         });
     }
     let result = if config.with_context.unwrap_or(false) {
@@ -714,7 +715,10 @@ fn simulate_transaction(
                     .find(|(k, _)| *k == key && keys.contains(k))
                     .map(|(_, a)| Account::from(a.clone()))
                     .or_else(|| n.account(&key));
-                out.push(acc.map(|acc| encode_ui_account(&key, &acc, encoding, None, None)));
+                out.push(acc.map(|acc| {
+                    let extra = token_decimals(n, &acc, encoding);
+                    encode_ui_account(&key, &acc, encoding, extra, None)
+                }));
             }
             r.accounts = Some(out);
         }
@@ -959,6 +963,29 @@ impl PythPrice {
         }
         Ok(state)
     }
+}
+
+/// For jsonParsed token accounts: their mint's decimals (what the parser needs).
+pub fn token_decimals(
+    n: &Node,
+    acc: &Account,
+    encoding: UiAccountEncoding,
+) -> Option<solana_account_decoder::parse_account_data::AccountAdditionalDataV3> {
+    use solana_account_decoder::parse_account_data::{
+        AccountAdditionalDataV3, SplTokenAdditionalDataV2,
+    };
+    let token_programs = [anchor_spl::token::ID, anchor_spl::token_2022::ID];
+    if encoding != UiAccountEncoding::JsonParsed
+        || !token_programs.contains(&acc.owner)
+        || acc.data.len() < 165
+    {
+        return None;
+    }
+    let mint = Pubkey::try_from(&acc.data[..32]).ok()?;
+    let decimals = *n.account(&mint)?.data.get(44)?;
+    Some(AccountAdditionalDataV3 {
+        spl_token_additional_data: Some(SplTokenAdditionalDataV2::with_decimals(decimals)),
+    })
 }
 
 /// An account as the RPC shows it, in `encoding` (base64+zstd and jsonParsed included).

@@ -218,7 +218,11 @@ async fn account_notification(
     let (slot, account) = node
         .call(move |n| {
             let acc = n.account(&key).unwrap_or_default();
-            (n.slot, encode_ui_account(&key, &acc, encoding, None, slice))
+            let extra = rpc::token_decimals(n, &acc, encoding);
+            (
+                n.slot,
+                encode_ui_account(&key, &acc, encoding, extra, slice),
+            )
         })
         .await
         .ok()?;

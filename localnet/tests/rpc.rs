@@ -206,6 +206,15 @@ async fn cheat_codes_set_accounts_tokens_prices_and_time() {
     let balance = rpc.get_token_account_balance(&ata).await.unwrap();
     assert_eq!(balance.amount, "1500000");
     assert_eq!(balance.ui_amount_string, "1.5");
+    let parsed = call(
+        &rpc,
+        "getAccountInfo",
+        json!([ata.to_string(), { "encoding": "jsonParsed" }]),
+    )
+    .await;
+    let info = &parsed["value"]["data"]["parsed"]["info"];
+    assert_eq!(info["tokenAmount"]["uiAmountString"], "1.5", "{parsed}");
+    assert_eq!(info["owner"], owner.to_string());
 
     // A Pyth price.
     let feed = "ab".repeat(32);

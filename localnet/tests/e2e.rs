@@ -4,7 +4,7 @@
 //! binaries read by default), time with `surfnet_timeTravel`.
 //!
 //! Ignored by `cargo test`: `scripts/e2e.sh` builds the binaries, installs the TypeScript
-//! client's packages and runs them (`cargo test -p tidepool-localnet --test e2e -- --ignored`).
+//! client's packages and runs them (`cargo test --workspace --test e2e -- --ignored`).
 //! The binaries are taken from `TIDEPOOL_BIN_DIR`, else from this test's target directory.
 
 use std::path::{Path, PathBuf};

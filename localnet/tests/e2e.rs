@@ -85,6 +85,12 @@ struct World {
     admin: Keypair,
 }
 
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl World {
     async fn start(name: &str) -> Self {
         let admin = Keypair::new();
@@ -429,6 +435,49 @@ async fn cli_admin_lp_trader_and_two_keepers() {
     }
     let fees = w.token_balance(&k1.pubkey()).await + w.token_balance(&k2.pubkey()).await;
     assert!(fees > 0, "the keepers were paid");
+
+    // `emit_cpi!` events come back from a simulation's inner instructions.
+    let refresh = tidepool_client::ix::refresh_market(
+        &pda::pool(0).0,
+        &pda::market(&pda::pool(0).0, 0).0,
+        &World::oracle(&SOL_FEED),
+    );
+    let tx = solana_sdk::transaction::Transaction::new_with_payer(&[refresh], Some(&k1.pubkey()));
+    let sim = w
+        .rpc
+        .simulate_transaction_with_config(
+            &tx,
+            solana_rpc_client_api::config::RpcSimulateTransactionConfig {
+                sig_verify: false,
+                replace_recent_blockhash: true,
+                inner_instructions: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(sim.err, None, "{:?}", sim.logs);
+    assert!(sim.units_consumed.unwrap() > 0);
+    let events: Vec<Vec<u8>> = sim
+        .inner_instructions
+        .expect("inner instructions")
+        .into_iter()
+        .flat_map(|i| i.instructions)
+        .filter_map(|i| match i {
+            solana_transaction_status_client_types::UiInstruction::Compiled(c) => {
+                bs58::decode(c.data).into_vec().ok()
+            }
+            _ => None,
+        })
+        .filter(|d| d.starts_with(anchor_lang::event::EVENT_IX_TAG_LE))
+        .collect();
+    let discriminator =
+        <tidepool::events::MarketRefreshed as anchor_lang::Discriminator>::DISCRIMINATOR;
+    assert!(
+        events.iter().any(|d| d[8..].starts_with(discriminator)),
+        "a MarketRefreshed event among {events:?}"
+    );
 
     // The loser's refusal: the same liquidation again is refused by the program (a code the
     // keeper counts as a lost race), with the standard preflight error.

@@ -287,6 +287,13 @@ impl Node {
             Ok(meta) => (None, meta),
             Err(failed) => (Some(failed.err), failed.meta),
         };
+        if log::log_enabled!(target: tidepool_runtime::TX_LOG, log::Level::Debug) {
+            let outcome = err.as_ref().map_or("ok".into(), |e| format!("failed: {e}"));
+            log::debug!(target: tidepool_runtime::TX_LOG, "slot {} {signature}: {outcome}", self.slot);
+            for line in &meta.logs {
+                log::debug!(target: tidepool_runtime::TX_LOG, "{line}");
+            }
+        }
         if err.is_none() || record_failure {
             let writable: Vec<Pubkey> = keys
                 .iter()

@@ -989,7 +989,6 @@ pub fn token_decimals(
 }
 
 /// An account as the RPC shows it, in `encoding` (base64+zstd and jsonParsed included).
-#[allow(deprecated)] // solana-account-decoder asks for `agave-unstable-api` from 4.0 on
 pub fn encode_ui_account(
     key: &Pubkey,
     acc: &Account,

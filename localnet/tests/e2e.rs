@@ -331,6 +331,24 @@ async fn cli_admin_lp_trader_and_two_keepers() {
         )
         .await;
     assert_eq!(r["action"], "open_position");
+    // Which program ran: only the SBF build logs its compute units (its loader does), so a
+    // run with SBF_OUT_DIR proves the .so is what answered over RPC.
+    let tx = w
+        .call(
+            "getTransaction",
+            json!([r["signature"], { "encoding": "json" }]),
+        )
+        .await;
+    let consumed = format!("Program {} consumed", tidepool::ID);
+    let logs = tx["meta"]["logMessages"].as_array().expect("logs").clone();
+    let sbf = tidepool_runtime_is_sbf();
+    assert_eq!(
+        logs.iter()
+            .any(|l| l.as_str().unwrap_or("").starts_with(&consumed)),
+        sbf,
+        "{logs:?}"
+    );
+    println!("program under test: {:?}", w.net.info().program_kind);
     w.cli(
         "bob",
         &[
@@ -526,6 +544,13 @@ async fn cli_admin_lp_trader_and_two_keepers() {
         "{}",
         tidepool_client::errors::describe(code)
     );
+}
+
+/// Whether the node hosts the SBF build (SBF_OUT_DIR or BPF_OUT_DIR holds tidepool.so).
+fn tidepool_runtime_is_sbf() -> bool {
+    ["SBF_OUT_DIR", "BPF_OUT_DIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| Path::new(&d).join("tidepool.so").exists()))
 }
 
 fn app_dir() -> PathBuf {

@@ -27,12 +27,22 @@ import {
   getInitializeInstructionAsync,
 } from '../app/src/generated/index.ts';
 
+// Solana's convention (as @solana/web3.js): the WebSocket port is the RPC port + 1
+// (8899 -> 8900); WS_URL overrides.
+function wsUrlFor(http: string): string {
+  if (process.env.WS_URL) return process.env.WS_URL;
+  const u = new URL(http);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (u.port) u.port = String(Number(u.port) + 1);
+  return u.toString();
+}
+
 type Provider = { connection: { rpcEndpoint: string }; wallet?: { payer?: { secretKey: Uint8Array } } };
 
 module.exports = async function (provider: Provider) {
   const url = provider.connection.rpcEndpoint;
   const rpc = createSolanaRpc(url);
-  const rpcSubscriptions = createSolanaRpcSubscriptions(url.replace(/^http/, 'ws'));
+  const rpcSubscriptions = createSolanaRpcSubscriptions(wsUrlFor(url));
   const secret =
     provider.wallet?.payer?.secretKey ??
     Uint8Array.from(JSON.parse(readFileSync(process.env.ANCHOR_WALLET ?? '', 'utf8')));

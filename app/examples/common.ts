@@ -1,5 +1,6 @@
 // Shared by the examples: a cluster connection and a signer from a Solana CLI keypair file.
 // Usage: RPC_URL=https://api.devnet.solana.com KEYPAIR=~/.config/solana/id.json npx tsx examples/<file>.ts
+// (WS_URL: the subscriptions endpoint, default the RPC port + 1.)
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import {
@@ -26,7 +27,16 @@ import { TIDEPOOL_PROGRAM_ADDRESS, type Side } from '../src/generated/index.ts';
 
 export const rpcUrl = process.env.RPC_URL ?? 'http://127.0.0.1:8899';
 export const rpc = createSolanaRpc(rpcUrl);
-export const rpcSubscriptions = createSolanaRpcSubscriptions(rpcUrl.replace(/^http/, 'ws').replace(':8899', ':8900'));
+// Solana's convention (as @solana/web3.js): the WebSocket port is the RPC port + 1
+// (8899 -> 8900); WS_URL overrides.
+export function wsUrlFor(http: string): string {
+  if (process.env.WS_URL) return process.env.WS_URL;
+  const u = new URL(http);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (u.port) u.port = String(Number(u.port) + 1);
+  return u.toString();
+}
+export const rpcSubscriptions = createSolanaRpcSubscriptions(wsUrlFor(rpcUrl));
 
 export async function loadSigner(): Promise<KeyPairSigner> {
   const path = (process.env.KEYPAIR ?? '~/.config/solana/id.json').replace(/^~/, homedir());
@@ -43,8 +53,40 @@ export async function send(payer: KeyPairSigner, instructions: Instruction[]): P
     (m) => appendTransactionMessageInstructions(instructions, m),
   );
   const tx = await signTransactionMessageWithSigners(message);
-  await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions })(tx as never, { commitment: 'confirmed' });
+  try {
+    await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions })(tx as never, { commitment: 'confirmed' });
+  } catch (e) {
+    // A preflight failure carries the program's error and logs in its context (bigints
+    // included, which plain JSON.stringify refuses).
+    const context = (e as { context?: { logs?: string[] } }).context;
+    const cause = (e as { cause?: unknown }).cause;
+    const detail = [cause ? `cause: ${cause instanceof Error ? cause.message : toJson(cause)}` : '', ...(context?.logs ?? [])];
+    throw new Error(`${(e as Error).message}\n${detail.filter(Boolean).join('\n')}`, { cause: e });
+  }
   return getSignatureFromTransaction(tx);
+}
+
+/** JSON that survives the bigints @solana/kit decodes numbers into. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/**
+ * The spot price of a Pyth `PriceUpdateV2` account in the program's units (USD, 9
+ * decimals): what a trade fills around now, unlike a market's `lastPrice`, which is only
+ * as recent as the market's last trade.
+ */
+export async function oraclePrice(priceAccount: Address): Promise<bigint> {
+  const { value } = await rpc.getAccountInfo(priceAccount, { encoding: 'base64' }).send();
+  if (!value) throw new Error(`price account ${priceAccount} not found`);
+  const data = Buffer.from(value.data[0], 'base64');
+  // discriminator (8), write_authority (32), verification_level (Partial: 2 bytes, Full: 1),
+  // then the message: feed_id (32), price (i64), conf (u64), exponent (i32), ...
+  const start = 40 + (data[40] === 0 ? 2 : 1) + 32;
+  const price = data.readBigInt64LE(start);
+  const exponent = data.readInt32LE(start + 16);
+  const shift = 9 + exponent;
+  return shift >= 0 ? price * 10n ** BigInt(shift) : price / 10n ** BigInt(-shift);
 }
 
 /** Simulate a view instruction and return its return data (Borsh bytes). */
@@ -58,7 +100,10 @@ export async function view(payer: KeyPairSigner, instruction: Instruction): Prom
   );
   const wire = getBase64EncodedWireTransaction(compileTransaction(message));
   const sim = await rpc.simulateTransaction(wire, { encoding: 'base64', sigVerify: false, replaceRecentBlockhash: true }).send();
-  if (sim.value.err) throw new Error(`view failed: ${JSON.stringify(sim.value.err)}`);
+  if (sim.value.err) {
+    const logs = (sim.value.logs ?? []).join('\n');
+    throw new Error(`view failed: ${toJson(sim.value.err)}\n${logs}`);
+  }
   const data = sim.value.returnData?.data[0];
   if (!data) throw new Error('the view returned nothing');
   return Uint8Array.from(Buffer.from(data, 'base64'));

@@ -8,14 +8,17 @@ import {
   findVaultPda,
   getOpenPositionInstructionAsync,
 } from '../src/generated/index.ts';
-import { eventAccounts, findMarketPda, findPositionPda, loadSigner, rpc, send } from './common.ts';
+import { eventAccounts, findMarketPda, findPositionPda, loadSigner, oraclePrice, rpc, send } from './common.ts';
 
 const owner = await loadSigner();
 const [pool] = await findPoolPda({ poolId: 0 });
 const market = await findMarketPda(pool, 0);
-const marketAccount = await fetchMarket(rpc, market);
-// Prices are USD with 9 decimals; the market remembers the last price it used.
-const acceptablePrice = (marketAccount.data.lastPrice * 1005n) / 1000n;
+await fetchMarket(rpc, market); // exists and is a market
+const priceUpdate = address(process.env.PRICE_ACCOUNT ?? '');
+// Prices are USD with 9 decimals. The bound comes from the oracle now: the market's
+// `lastPrice` is as old as its last trade and refuses the fill (PriceSlippage) once the
+// price has moved up since.
+const acceptablePrice = ((await oraclePrice(priceUpdate)) * 1005n) / 1000n;
 const [vault] = await findVaultPda({ pool });
 const ix = await getOpenPositionInstructionAsync({
   owner,
@@ -24,7 +27,7 @@ const ix = await getOpenPositionInstructionAsync({
   position: await findPositionPda(market, owner.address, Side.Long),
   vault,
   fundingAccount: address(process.env.FUNDING_ACCOUNT ?? ''),
-  priceUpdate: address(process.env.PRICE_ACCOUNT ?? ''),
+  priceUpdate,
   settlementPriceUpdate: address(process.env.SETTLEMENT_PRICE_ACCOUNT ?? ''),
   side: Side.Long,
   sizeUsd: 1_500_000_000n, // USD, 6 decimals

@@ -1,5 +1,6 @@
-// Open a 1,500 USD long on market 0 of pool 0 with 150 tokens of collateral, accepting a
-// fill at most 0.5 % above the oracle price (the slippage bound).
+// Open a 1,500 USD long on market 0 of pool 0 with 500 tokens of collateral (3x: margin
+// rises with volatility, and a price jump is volatility), accepting a fill at most 0.5 %
+// above the oracle price (the slippage bound).
 import { address } from '@solana/kit';
 import {
   Side,
@@ -31,7 +32,7 @@ const ix = await getOpenPositionInstructionAsync({
   settlementPriceUpdate: address(process.env.SETTLEMENT_PRICE_ACCOUNT ?? ''),
   side: Side.Long,
   sizeUsd: 1_500_000_000n, // USD, 6 decimals
-  collateral: 150_000_000n, // settlement token base units
+  collateral: 500_000_000n, // settlement token base units
   acceptablePrice,
   ...(await eventAccounts()),
 });

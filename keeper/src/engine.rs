@@ -322,8 +322,16 @@ impl<C: Cluster> Keeper<C> {
                 ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
                 ix::refresh_market_retag(&pool, &market, &price, &chunk),
             ];
-            self.send_with_retries(&mut report, market, "RefreshMarket (re-tag)", &ixs)
-                .await;
+            // A position listed here may have been closed by another keeper (or its owner)
+            // since this pass read it: the program then refuses it as InvalidPosition.
+            self.send_with_retries(
+                &mut report,
+                market,
+                "RefreshMarket (re-tag)",
+                &ixs,
+                &[TidepoolError::InvalidPosition],
+            )
+            .await;
         }
 
         // LP requests whose prices are all published late enough.
@@ -380,7 +388,7 @@ impl<C: Cluster> Keeper<C> {
                 ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
                 ix::execute_liquidity_request(&keeper, &keys, &owner, &receiver),
             ];
-            self.send_with_retries(&mut report, key, "ExecuteLiquidityRequest", &ixs)
+            self.send_with_retries(&mut report, key, "ExecuteLiquidityRequest", &ixs, &[])
                 .await;
         }
 
@@ -435,20 +443,22 @@ impl<C: Cluster> Keeper<C> {
                 }
                 Action::None => continue,
             });
-            self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs)
+            self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs, &[])
                 .await;
         }
         Ok(report)
     }
 
     /// Send, retrying transport errors twice; a refusal that means another keeper (or the
-    /// owner) acted first is a lost race, not a failure.
+    /// owner) acted first is a lost race, not a failure (`also_lost`: refusals that mean
+    /// that for this instruction only).
     async fn send_with_retries(
         &mut self,
         report: &mut PassReport,
         key: Pubkey,
         what: &str,
         ixs: &[solana_sdk::instruction::Instruction],
+        also_lost: &[TidepoolError],
     ) {
         if self.config.dry_run {
             report
@@ -464,7 +474,9 @@ impl<C: Cluster> Keeper<C> {
                     report.sent += 1;
                     report.log.push(format!("sent {what} for {key}"));
                 }
-                Err(SendError::Program(code)) if is_lost_race(code) => {
+                Err(SendError::Program(code))
+                    if is_lost_race(code) || also_lost.iter().any(|e| u32::from(*e) == code) =>
+                {
                     report.lost_races += 1;
                     report
                         .log

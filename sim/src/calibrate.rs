@@ -670,7 +670,8 @@ mod tests {
         assert!(judge("w", Crowd::Long, p(7.5, 0.0006, 0.02), &frontier).passes);
         assert!(!judge("w", Crowd::Long, p(7.5, 0.0007, 0.02), &frontier).passes);
         // Negligible bad debt passes whatever the fixed margin did.
-        assert!(judge("w", Crowd::Long, p(7.5, 0.00005, 0.02), &[]).passes);
+        let clean = [p(5.0, 0.0, 0.02), p(10.0, 0.0, 0.03)];
+        assert!(judge("w", Crowd::Long, p(7.5, 0.00005, 0.02), &clean).passes);
         // A worse drawdown fails.
         assert!(!judge("w", Crowd::Long, p(7.5, 0.0, 0.04), &frontier).passes);
         // Over the absolute cap fails even when fixed was far worse.

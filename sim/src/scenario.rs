@@ -536,7 +536,7 @@ mod tests {
         assert!(err("[traders]\nopen_per_hour = 2.0").contains("traders.open_per_hour"));
         assert!(err("[market]\nmargin = \"wild\"").contains("not valid"));
         assert!(err("path = \"zigzag\"").contains("not valid"));
-        assert!(err("[market]\nbase_maintenance_margin_bps = 600")
+        assert!(err("[market]\nbase_maintenance_margin_bps = 700")
             .contains("market: 0 < base_maintenance_margin_bps"));
         assert!(err("start = \"soon\"").contains("start `soon`"));
         assert!(err("end = \"2020-01-01 00:00:00\"").contains("must be after start"));

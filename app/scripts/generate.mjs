@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFromRoot } from 'codama';
+import { createFromRoot, definedTypeNode } from 'codama';
 import { rootNodeFromAnchor } from '@codama/nodes-from-anchor';
 import { renderVisitor } from '@codama/renderers-js';
 
@@ -13,11 +13,17 @@ const idl = JSON.parse(readFileSync(join(app, '../idl/tidepool.json'), 'utf8'));
 const check = process.argv.includes('--check');
 
 const out = check ? mkdtempSync(join(tmpdir(), 'tidepool-codama-')) : app;
-// Events are decoded by indexers from the IDL; renderers-js 2.2 does not render Codama's
-// event nodes yet, so they are left out of the generated client.
+// renderers-js 2.2 does not render Codama's event nodes, and nodes-from-anchor moves the
+// events' structs out of the defined types into them; each event's struct is given back as a
+// defined type (without its 8-byte discriminator prefix) so the client gets its type and
+// codecs. `src/events.ts` matches the discriminators and decodes with them.
 // Optional list fields of instruction nodes are given their empty default, which
 // renderers-js 2.2 expects to find.
 const root = rootNodeFromAnchor(idl);
+const eventTypes = root.program.events.map((event) => {
+  const data = event.data.kind === 'hiddenPrefixTypeNode' ? event.data.type : event.data;
+  return definedTypeNode({ name: event.name, docs: event.docs ?? [], type: data });
+});
 const instructions = root.program.instructions.map((ix) => ({
   ...ix,
   extraArguments: ix.extraArguments ?? [],
@@ -26,7 +32,8 @@ const instructions = root.program.instructions.map((ix) => ({
   discriminators: ix.discriminators ?? [],
   subInstructions: ix.subInstructions ?? [],
 }));
-const codama = createFromRoot({ ...root, program: { ...root.program, instructions, events: [] } });
+const definedTypes = [...root.program.definedTypes, ...eventTypes];
+const codama = createFromRoot({ ...root, program: { ...root.program, instructions, definedTypes, events: [] } });
 await codama.accept(
   renderVisitor(out, {
     generatedFolder: 'src/generated',

@@ -42,13 +42,13 @@ mod layout_tests {
         config.admin = marker;
         let mut data = Vec::new();
         config.try_serialize(&mut data).unwrap();
-        assert_eq!(offset_of(&data, marker.as_ref()), 12, "Config.admin");
+        assert_eq!(offset_of(&data, marker.as_ref()), Config::ADMIN_OFFSET);
         let mut market: Market = zeroed();
         market.pool = marker;
         let mut data = Vec::new();
         market.try_serialize(&mut data).unwrap();
         assert_eq!(data.len(), Market::SIZE);
-        assert_eq!(offset_of(&data, marker.as_ref()), 13, "Market.pool");
+        assert_eq!(offset_of(&data, marker.as_ref()), Market::POOL_OFFSET);
 
         let mut pool: Pool = zeroed();
         pool.settlement_mint = marker;
@@ -58,13 +58,11 @@ mod layout_tests {
         assert_eq!(data.len(), Pool::SIZE);
         assert_eq!(
             offset_of(&data, marker.as_ref()),
-            18,
-            "Pool.settlement_mint"
+            Pool::SETTLEMENT_MINT_OFFSET
         );
         assert_eq!(
             offset_of(&data, &0x0102_0304_0506_0708u64.to_le_bytes()),
-            190,
-            "Pool.lp_balance"
+            Pool::LP_BALANCE_OFFSET
         );
         assert_eq!((Config::SIZE, Pool::SIZE, Market::SIZE), (172, 614, 663));
 
@@ -76,8 +74,8 @@ mod layout_tests {
         assert_eq!(data.len(), Position::SIZE);
         assert_eq!(Position::SIZE, 227);
         const { assert!(Position::SIZE <= 256, "a position fits 256 bytes") };
-        assert_eq!(offset_of(&data, marker.as_ref()), 11, "Position.owner");
-        assert_eq!(offset_of(&data, &[0xcd; 32]), 43, "Position.market");
+        assert_eq!(offset_of(&data, marker.as_ref()), Position::OWNER_OFFSET);
+        assert_eq!(offset_of(&data, &[0xcd; 32]), Position::MARKET_OFFSET);
 
         let mut request: LiquidityRequest = zeroed();
         request.pool = marker;
@@ -87,10 +85,12 @@ mod layout_tests {
         assert_eq!((data.len(), LiquidityRequest::SIZE), (219, 219));
         assert_eq!(
             offset_of(&data, marker.as_ref()),
-            11,
-            "LiquidityRequest.pool"
+            LiquidityRequest::POOL_OFFSET
         );
-        assert_eq!(offset_of(&data, &[0xcd; 32]), 43, "LiquidityRequest.owner");
+        assert_eq!(
+            offset_of(&data, &[0xcd; 32]),
+            LiquidityRequest::OWNER_OFFSET
+        );
     }
 
     fn zeroed<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>() -> T {

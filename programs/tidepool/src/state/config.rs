@@ -21,5 +21,7 @@ pub struct Config {
 impl Config {
     /// Bytes on chain, discriminator included.
     pub const SIZE: usize = 8 + 1 + 1 + 2 + 32 * 3 + 64;
+    /// Byte offset of `admin` (memcmp filters; asserted in the client's layout test).
+    pub const ADMIN_OFFSET: usize = 12;
 }
 crate::const_assert_size!(Config, Config::SIZE);

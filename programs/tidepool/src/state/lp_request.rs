@@ -52,6 +52,10 @@ pub struct LiquidityRequest {
 impl LiquidityRequest {
     /// Bytes on chain, discriminator included.
     pub const SIZE: usize = 8 + 1 + 1 + 1 + 32 * 3 + 8 * 6 + 64;
+    /// Byte offsets of `pool` and `owner` (memcmp filters; asserted in the client's layout
+    /// test).
+    pub const POOL_OFFSET: usize = 11;
+    pub const OWNER_OFFSET: usize = 43;
 
     /// Earliest publish time of the prices (every market's and the settlement token's)
     /// that may execute this request: the program checks it, keepers wait for it.

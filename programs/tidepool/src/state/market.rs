@@ -269,7 +269,9 @@ pub struct Market {
 
 impl Market {
     /// Bytes on chain, discriminator included.
-    pub const SIZE: usize = 8 + Self::INIT_SPACE;
+    pub const SIZE: usize = 663;
+    /// Byte offset of `pool` (memcmp filters; asserted in the client's layout test).
+    pub const POOL_OFFSET: usize = 13;
 
     pub fn side(&self, is_long: bool) -> &SideState {
         if is_long {

@@ -86,6 +86,11 @@ impl Pool {
         + 8
         + 72;
 
+    /// Byte offsets of `settlement_mint` and `lp_balance` (memcmp filters, decoders;
+    /// asserted in the client's layout test).
+    pub const SETTLEMENT_MINT_OFFSET: usize = 18;
+    pub const LP_BALANCE_OFFSET: usize = 190;
+
     pub fn markets(&self) -> &[Pubkey] {
         &self.markets[..self.market_count as usize]
     }

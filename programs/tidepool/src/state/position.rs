@@ -120,7 +120,11 @@ impl PositionHealth {
 
 impl Position {
     /// Bytes on chain, discriminator included.
-    pub const SIZE: usize = 8 + Self::INIT_SPACE;
+    pub const SIZE: usize = 227;
+    /// Byte offsets of `owner` and `market` (memcmp filters; asserted in the client's
+    /// layout test).
+    pub const OWNER_OFFSET: usize = 11;
+    pub const MARKET_OFFSET: usize = 43;
 
     pub fn is_long(&self) -> bool {
         self.side.is_long()

@@ -49,7 +49,6 @@ pub fn assess(
         ratios,
         settlement,
         pool.settlement_decimals,
-        true,
     )?;
     if health.is_liquidatable() {
         return Ok((Action::Liquidate, health));

@@ -113,14 +113,7 @@ pub fn require_initial_margin(
         position.is_long(),
         position.entry_notional_usd,
     )?;
-    let health = position.health(
-        market,
-        mark,
-        ratios,
-        settlement,
-        pool.settlement_decimals,
-        true,
-    )?;
+    let health = position.health(market, mark, ratios, settlement, pool.settlement_decimals)?;
     require!(
         health.meets_initial_margin(),
         TidepoolError::InsufficientMargin

@@ -456,9 +456,7 @@ async fn collateral_can_be_added_and_removed_down_to_initial_margin() {
         )
         .unwrap();
     let mark = market.fill_price(&price, false).unwrap();
-    let h = p
-        .health(&market, mark, ratios, &settlement, 6, true)
-        .unwrap();
+    let h = p.health(&market, mark, ratios, &settlement, 6).unwrap();
     let max_removable = (h.equity - h.initial_margin_required as i64) as u64;
 
     let snap = f.snapshot(&[t.token, f.position_key(&t, Long)]).await;

@@ -184,8 +184,7 @@ impl Position {
         Ok((borrow, cap_funding_received(0, funding, self.reserved)))
     }
 
-    /// Health at `mark`, all amounts valued against the trader. `profit_allowed = false`
-    /// zeroes a positive PnL (the minimum hold time).
+    /// Health at `mark`, all amounts valued against the trader.
     pub fn health(
         &self,
         market: &Market,
@@ -193,13 +192,9 @@ impl Position {
         ratios: MarginRatios,
         settlement: &OraclePrice,
         decimals: u8,
-        profit_allowed: bool,
     ) -> MathResult<PositionHealth> {
         let is_long = self.is_long();
-        let mut pnl = pnl_usd(is_long, self.size_base, self.entry_notional_usd, mark, true)?;
-        if !profit_allowed {
-            pnl = pnl.min(0);
-        }
+        let pnl = pnl_usd(is_long, self.size_base, self.entry_notional_usd, mark, true)?;
         let pnl = signed_usd_to_tokens(pnl, settlement, decimals, true)?.min(self.reserved as i128);
         let (borrow, funding) = self.owed_tokens(market, settlement, decimals)?;
         let funding = cap_funding_received(pnl, funding, self.reserved);

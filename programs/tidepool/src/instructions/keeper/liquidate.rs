@@ -31,7 +31,7 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
     )?;
     let health = c
         .position
-        .health(&c.market, price.spot, ratios, &settlement, decimals, true)?;
+        .health(&c.market, price.spot, ratios, &settlement, decimals)?;
     require!(health.is_liquidatable(), TidepoolError::PositionHealthy);
 
     let p = c.market.params;

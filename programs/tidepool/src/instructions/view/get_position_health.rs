@@ -46,6 +46,5 @@ pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHe
         ratios,
         &settlement,
         pool.settlement_decimals,
-        true,
     )?)
 }

@@ -81,14 +81,7 @@ pub fn quote_open_position(
         position.entry_notional_usd,
     )?;
     let mark = market.fill_price(&price, !side.is_long())?;
-    let health = position.health(
-        &market,
-        mark,
-        ratios,
-        &settlement,
-        pool.settlement_decimals,
-        true,
-    )?;
+    let health = position.health(&market, mark, ratios, &settlement, pool.settlement_decimals)?;
     super::answer(OpenQuote {
         outcome,
         health,

@@ -75,7 +75,7 @@ impl Volatility {
         horizon_seconds: u64,
         price: &OraclePrice,
     ) -> MathResult<Self> {
-        let realized = volatility_over(fast_variance.max(slow_variance), horizon_seconds)?;
+        let realized = realized_volatility(fast_variance, slow_variance, horizon_seconds)?;
         let ratio = |x: u64| {
             to_u64(mul_div(
                 x as u128,
@@ -95,6 +95,16 @@ impl Volatility {
     pub fn adverse_move(&self) -> u64 {
         self.realized.max(self.divergence)
     }
+}
+
+/// Realized volatility over `horizon_seconds` from the fast and slow per-second variances
+/// (`expo = -18`): the higher estimate, at `VOLATILITY_PRECISION`, rounded up.
+pub fn realized_volatility(
+    fast_variance: u128,
+    slow_variance: u128,
+    horizon_seconds: u64,
+) -> MathResult<u64> {
+    volatility_over(fast_variance.max(slow_variance), horizon_seconds)
 }
 
 /// `z × x` in bps of notional (x at `VOLATILITY_PRECISION`), rounded up.

@@ -1,7 +1,9 @@
 use anchor_lang::prelude::*;
 
 use super::{MarketParams, Pool, Position};
-use crate::math::margin::{margin_ratios, MarginParams, MarginRatios, Volatility};
+use crate::math::margin::{
+    margin_ratios, realized_volatility, MarginParams, MarginRatios, Volatility,
+};
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{borrow_owed_usd, funding_owed_usd};
 use crate::math::pricing::{execution_price, spread_bps};
@@ -429,6 +431,16 @@ impl Market {
             self.variance,
             self.params.liquidation_horizon_seconds as u64,
             price,
+        )
+    }
+
+    /// Realized volatility over the liquidation horizon: the higher of the fast and slow
+    /// estimates (`expo = -9`).
+    pub fn realized_volatility(&self) -> MathResult<u64> {
+        realized_volatility(
+            self.fast_variance,
+            self.variance,
+            self.params.liquidation_horizon_seconds as u64,
         )
     }
 

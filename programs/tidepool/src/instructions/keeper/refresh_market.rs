@@ -3,7 +3,6 @@ use anchor_lang::prelude::*;
 use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::events::MarketRefreshed;
-use crate::math::volatility::volatility_over;
 use crate::oracle::read_price;
 use crate::state::{Market, Pool, Position};
 
@@ -52,10 +51,7 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         let mut data = info.try_borrow_mut_data()?;
         position.try_serialize(&mut &mut data[..])?;
     }
-    let volatility = volatility_over(
-        market.variance.max(market.fast_variance),
-        market.params.liquidation_horizon_seconds as u64,
-    )?;
+    let volatility = market.realized_volatility()?;
     emit_cpi!(MarketRefreshed {
         market: market_key,
         price: market.last_price,

@@ -555,14 +555,13 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
                     continue;
                 };
                 let key = f.position_key_on(m, &st.trader, side);
-                let skip = in_flight.contains(&t);
-                let price = f.env.prices[&oracles[m]].oracle_price();
-                let assessed = assess(&pool, &markets[m], &position, &price, &settlement, now);
+                // A position with an order in flight waits for it.
+                let assessed = (!in_flight.contains(&t)).then(|| {
+                    let price = f.env.prices[&oracles[m]].oracle_price();
+                    assess(&pool, &markets[m], &position, &price, &settlement, now)
+                });
                 open.push((key, position, t));
-                if skip {
-                    continue;
-                }
-                let Ok((action, _)) = assessed else {
+                let Some(Ok((action, _))) = assessed else {
                     continue;
                 };
                 if action != Action::None {
@@ -756,12 +755,12 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
 
         let view = f.pool_value().await;
         let pool = f.pool_state().await;
+        let settlement = f.env.prices[&settlement_oracle].oracle_price();
         let mut markets = Vec::with_capacity(n_markets);
         for (i, oracle) in oracles.iter().enumerate() {
             let state = f.market_state(i).await;
             let price = f.env.prices[oracle].oracle_price();
-            let vol = state.volatility(&price).map_or(u64::MAX, |v| v.realized);
-            let settlement = f.env.prices[&settlement_oracle].oracle_price();
+            let vol = state.realized_volatility().unwrap_or(u64::MAX);
             // What a 10k USD long needs now.
             let ratios = state
                 .margin_ratios(&price, &settlement, &pool, true, 10_000 * USDC)

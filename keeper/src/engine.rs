@@ -21,8 +21,17 @@ use tidepool_client::pda::pyth_feed_account;
 
 use crate::cluster::{Cluster, SendError};
 
-/// A position to act on: key, owner, settlement mint, its market's keys, what to do.
-type Todo = (Pubkey, Pubkey, Pubkey, MarketKeys, Action);
+/// A position to act on.
+struct Todo {
+    position: Pubkey,
+    owner: Pubkey,
+    settlement_mint: Pubkey,
+    market: MarketKeys,
+    action: Action,
+    /// Every market of the pool with its price account: what pool-level deleveraging
+    /// passes (empty for the other actions).
+    pool_markets: Vec<MarketOracle>,
+}
 
 /// Positions per re-tagging `refresh_market` (writable accounts in one legacy transaction).
 const RETAG_PER_TRANSACTION: usize = 20;
@@ -232,7 +241,14 @@ impl<C: Cluster> Keeper<C> {
                 price_update: *price_key,
                 settlement_price_update: *settle_key,
             };
-            todo.push((*key, position.owner, pool.settlement_mint, m, action));
+            todo.push(Todo {
+                position: *key,
+                owner: position.owner,
+                settlement_mint: pool.settlement_mint,
+                market: m,
+                action,
+                pool_markets: Vec::new(),
+            });
         }
         // Pool-level deleveraging: traders' profit over a pool's PnL cap.
         for (pool_key, pool) in &pools {
@@ -249,6 +265,13 @@ impl<C: Cluster> Keeper<C> {
                 .collect();
             let with_prices: Vec<(Pubkey, &Market, &OraclePrice)> =
                 list.iter().map(|(k, m, _, p)| (*k, *m, *p)).collect();
+            let oracles: Vec<MarketOracle> = list
+                .iter()
+                .map(|(market, _, price_update, _)| MarketOracle {
+                    market: *market,
+                    price_update: *price_update,
+                })
+                .collect();
             let Ok(chosen) = pnl_cap_deleverage(pool, &with_prices, settle, &in_pool, now) else {
                 report
                     .log
@@ -256,7 +279,7 @@ impl<C: Cluster> Keeper<C> {
                 continue;
             };
             for key in chosen {
-                if todo.iter().any(|t: &Todo| t.0 == key) {
+                if todo.iter().any(|t| t.position == key) {
                     continue;
                 }
                 let Some((_, position)) = in_pool.iter().find(|(k, _)| *k == key) else {
@@ -279,7 +302,14 @@ impl<C: Cluster> Keeper<C> {
                     price_update: *price_key,
                     settlement_price_update: *settle_key,
                 };
-                todo.push((key, position.owner, pool.settlement_mint, m, action));
+                todo.push(Todo {
+                    position: key,
+                    owner: position.owner,
+                    settlement_mint: pool.settlement_mint,
+                    market: m,
+                    action,
+                    pool_markets: oracles.clone(),
+                });
             }
         }
         let secs = started.elapsed().as_secs_f64().max(1e-9);
@@ -392,7 +422,15 @@ impl<C: Cluster> Keeper<C> {
                 .await;
         }
 
-        for (key, owner, mint, m, action) in todo {
+        for Todo {
+            position: key,
+            owner,
+            settlement_mint: mint,
+            market: m,
+            action,
+            pool_markets,
+        } in todo
+        {
             let keeper = self.cluster.keeper();
             let k = KeeperCloseKeys {
                 keeper,
@@ -425,22 +463,7 @@ impl<C: Cluster> Keeper<C> {
                 Action::Liquidate => ix::liquidate(&k),
                 Action::ExecuteTrigger { .. } => ix::execute_trigger_order(&k),
                 Action::DeleverageAtCap => ix::auto_deleverage(&k, &[]),
-                Action::DeleverageOverPnlCap => {
-                    let Some(list) = pools
-                        .get(&m.pool)
-                        .and_then(|pool| self.pool_markets(pool, &markets, &prices))
-                    else {
-                        continue;
-                    };
-                    let oracles: Vec<MarketOracle> = list
-                        .iter()
-                        .map(|(market, _, price_update, _)| MarketOracle {
-                            market: *market,
-                            price_update: *price_update,
-                        })
-                        .collect();
-                    ix::auto_deleverage(&k, &oracles)
-                }
+                Action::DeleverageOverPnlCap => ix::auto_deleverage(&k, &pool_markets),
                 Action::None => continue,
             });
             self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs, &[])

@@ -282,6 +282,12 @@ pub fn run(base: &Scenario, data_dir: &Path, out: &Path) -> Result<(String, Vec<
         .expect("static template"),
     );
     let hidden = ProgressBar::hidden();
+    // One run of a prepared scenario, as a point of the report.
+    let measure = |s: &Scenario| -> Result<Point, String> {
+        let o = run_window(s, &Window::of(s), &hidden)?;
+        bar.inc(1);
+        Ok(Point::of(&o, pool))
+    };
     let run_job = |job: &Job| -> Result<Point, String> {
         let mut s = match job {
             Job::Fixed(w, crowd, im) => {
@@ -301,9 +307,7 @@ pub fn run(base: &Scenario, data_dir: &Path, out: &Path) -> Result<(String, Vec<
         // that this stage does not depend on the caps' current defaults.
         s.pool.max_pnl_factor_bps = MARGIN_STAGE_PNL_CAP;
         s.pool.max_net_exposure_bps = MARGIN_STAGE_EXPOSURE_CAP;
-        let o = run_window(&s, &Window::of(&s), &hidden)?;
-        bar.inc(1);
-        Ok(Point::of(&o, pool))
+        measure(&s)
     };
     let (points, threads) = parallel(jobs.iter().collect(), run_job);
     let points: Vec<Point> = points.into_iter().collect::<Result<_, _>>()?;
@@ -406,9 +410,7 @@ pub fn run(base: &Scenario, data_dir: &Path, out: &Path) -> Result<(String, Vec<
         // Traders ten times richer: enough to move a pool this size.
         s.traders.capital_min *= 10;
         s.traders.capital_max *= 10;
-        let o = run_window(&s, &Window::of(&s), &hidden)?;
-        bar.inc(1);
-        Ok(Point::of(&o, pool))
+        measure(&s)
     };
     let (cap_points, _) = parallel(cap_jobs.iter().collect(), run_cap);
     let mut pnl_caps = Vec::new();

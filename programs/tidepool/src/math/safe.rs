@@ -74,18 +74,33 @@ pub fn mul_div(a: u128, b: u128, c: u128, rounding: Rounding) -> MathResult<u128
     if c == 0 {
         return Err(MathError::DivisionByZero);
     }
-    let product = a.safe_mul(b)?;
-    let q = product / c;
+    // Nearly every call multiplies two `u64`s, whose product cannot overflow: skip the
+    // 128-bit overflow check, which SBF has no instruction for.
+    let product = if (a | b) >> 64 == 0 {
+        a.wrapping_mul(b)
+    } else {
+        a.safe_mul(b)?
+    };
+    let (q, r) = div_rem(product, c);
     match rounding {
         Rounding::Down => Ok(q),
-        Rounding::Up => {
-            if product % c == 0 {
-                Ok(q)
-            } else {
-                q.safe_add(1)
-            }
-        }
+        Rounding::Up if r == 0 => Ok(q),
+        Rounding::Up => q.safe_add(1),
     }
+}
+
+/// `(n / d, n % d)` for `d != 0`. SBF has 64-bit division but none for 128 bits, where each
+/// `/` and `%` is a software routine: both operands below `2^64` divide natively, and
+/// otherwise one 128-bit division gives the quotient and a multiply the remainder.
+#[inline]
+fn div_rem(n: u128, d: u128) -> (u128, u128) {
+    if (n | d) >> 64 == 0 {
+        let (n, d) = (n as u64, d as u64);
+        return ((n / d) as u128, (n % d) as u128);
+    }
+    let q = n / d;
+    // q·d ≤ n by definition of the quotient.
+    (q, n.wrapping_sub(q.wrapping_mul(d)))
 }
 
 /// `a / b` in `u128` with the stated rounding.
@@ -134,9 +149,26 @@ pub fn isqrt(n: u128) -> u128 {
     if n < 2 {
         return n;
     }
+    if n >> 64 == 0 {
+        return isqrt_u64(n as u64) as u128;
+    }
     // Newton's method from a power-of-two start above the root; monotonically decreasing.
     let shift = (128 - n.leading_zeros()).div_ceil(2);
     let mut x: u128 = 1u128 << shift;
+    loop {
+        let y = (x + n / x) >> 1;
+        if y >= x {
+            return x;
+        }
+        x = y;
+    }
+}
+
+/// `isqrt` in native 64-bit arithmetic (the usual case: a variance over a horizon).
+fn isqrt_u64(n: u64) -> u64 {
+    let shift = (64 - n.leading_zeros()).div_ceil(2);
+    // 2^shift ≥ √n, and `x + n / x` stays below 2^64 for x ≤ 2^32.
+    let mut x: u64 = 1u64 << shift;
     loop {
         let y = (x + n / x) >> 1;
         if y >= x {
@@ -188,6 +220,29 @@ mod tests {
             prop_assert!(r.checked_mul(r).is_some_and(|sq| sq <= n));
             let r1 = r + 1;
             prop_assert!(r1.checked_mul(r1).is_none_or(|sq| sq > n));
+        }
+
+        #[test]
+        fn isqrt_is_floor_root_below_2_64(n in any::<u64>()) {
+            let (n, r) = (n as u128, isqrt(n as u128));
+            prop_assert!(r * r <= n && (r + 1) * (r + 1) > n);
+        }
+
+        #[test]
+        fn mul_div_matches_u128_division(
+            a in any::<u128>(), b in any::<u128>(), c in 1u128..,
+            narrow in any::<bool>()
+        ) {
+            // Half the cases in the 64-bit fast path, half anywhere in u128.
+            let (a, b, c) = if narrow { (a >> 64, b >> 64, c >> 64 | 1) } else { (a, b, c) };
+            match a.checked_mul(b) {
+                None => prop_assert_eq!(mul_div(a, b, c, Rounding::Down), Err(MathError::Overflow)),
+                Some(p) => {
+                    prop_assert_eq!(mul_div(a, b, c, Rounding::Down), Ok(p / c));
+                    let up = if p % c == 0 { Ok(p / c) } else { Ok(p / c + 1) };
+                    prop_assert_eq!(mul_div(a, b, c, Rounding::Up), up);
+                }
+            }
         }
 
         #[test]

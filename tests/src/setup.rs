@@ -317,6 +317,11 @@ impl Fixture {
 
     pub async fn new_trader(&mut self, tokens: u64) -> Trader {
         let user = self.env.new_user().await;
+        self.trader_for(user, tokens).await
+    }
+
+    /// A trader for `user` (funded with SOL), with a token account holding `tokens`.
+    pub async fn trader_for(&mut self, user: Keypair, tokens: u64) -> Trader {
         let token = self
             .env
             .create_token_account(&self.pool.mint, &user.pubkey())

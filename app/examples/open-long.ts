@@ -7,7 +7,7 @@ import {
   fetchMarket,
   findPoolPda,
   findVaultPda,
-  getOpenPositionInstructionAsync,
+  getOpenPositionInstruction,
 } from '../src/generated/index.ts';
 import { eventAccounts, findMarketPda, findPositionPda, loadSigner, oraclePrice, rpc, send } from './common.ts';
 
@@ -21,7 +21,7 @@ const priceUpdate = address(process.env.PRICE_ACCOUNT ?? '');
 // price has moved up since.
 const acceptablePrice = ((await oraclePrice(priceUpdate)) * 1005n) / 1000n;
 const [vault] = await findVaultPda({ pool });
-const ix = await getOpenPositionInstructionAsync({
+const ix = await getOpenPositionInstruction({
   owner,
   pool,
   market,

@@ -4,6 +4,10 @@
 pub use crate::math::precision::*;
 
 pub const CONFIG_SEED: &[u8] = b"config";
+/// The config account's address, the PDA of `[CONFIG_SEED]` (a test re-derives it).
+/// Instructions compare the config with it instead of re-deriving it (~1.5k CU a time).
+pub const CONFIG_ADDRESS: anchor_lang::prelude::Pubkey =
+    anchor_lang::prelude::pubkey!("2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh");
 pub const POOL_SEED: &[u8] = b"pool";
 pub const VAULT_SEED: &[u8] = b"vault";
 pub const LP_MINT_SEED: &[u8] = b"lp_mint";
@@ -48,5 +52,17 @@ pub mod pause {
         let paused = flags.iter().fold(0, |all, f| all | f);
         anchor_lang::require!(paused & action == 0, crate::error::TidepoolError::Paused);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::prelude::Pubkey;
+
+    #[test]
+    fn config_address_is_the_config_pda() {
+        let (pda, _) = Pubkey::find_program_address(&[CONFIG_SEED], &crate::ID);
+        assert_eq!(CONFIG_ADDRESS, pda);
     }
 }

@@ -179,6 +179,8 @@ pub enum TidepoolError {
     InvalidReceiver,
     #[msg("Traders on this side already hold the profit the pool's PnL cap allows")]
     PoolProfitCapReached,
+    #[msg("The pool's vault cannot be the trader's or keeper's token account")]
+    VaultAsUserAccount,
 }
 
 impl From<MathError> for Error {

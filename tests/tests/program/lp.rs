@@ -457,11 +457,11 @@ async fn look_alike_accounts_are_refused() {
             strangers_usdc,
             TidepoolError::InvalidTokenOwner.into(),
         ),
-        // The same account twice (funding = vault): Anchor refuses duplicate mutable accounts.
+        // The vault as the LP's own token account.
         (
             D_FUNDING,
             f.pool.vault,
-            AnchorError::ConstraintDuplicateMutableAccount.into(),
+            TidepoolError::VaultAsUserAccount.into(),
         ),
         (
             D_LP_RECEIVER,

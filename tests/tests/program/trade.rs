@@ -744,6 +744,33 @@ async fn look_alike_trading_accounts_are_refused() {
         f.env.send(&[ixn], &[&t.user]).await,
         TidepoolError::InvalidTokenOwner,
     );
+    // The pool's own vault as the trader's token account, paying in or receiving.
+    let ixn = ix::open_position(
+        &t.user.pubkey(),
+        &f.market_keys(0),
+        &f.pool.vault,
+        Long,
+        1_500 * USDC,
+        300 * USDC,
+        u64::MAX,
+    );
+    assert_error(
+        f.env.send(&[ixn], &[&t.user]).await,
+        TidepoolError::VaultAsUserAccount,
+    );
+    let ixn = ix::decrease_position(
+        &t.user.pubkey(),
+        &f.market_keys(0),
+        Long,
+        &f.pool.vault,
+        u64::MAX,
+        0,
+        0,
+    );
+    assert_error(
+        f.env.send(&[ixn], &[&t.user]).await,
+        TidepoolError::VaultAsUserAccount,
+    );
     snap.assert_unchanged(&mut f.env).await;
     let _ = Pubkey::default();
     let _: Option<Position> = None;

@@ -172,6 +172,8 @@ export const TIDEPOOL_ERROR__INVALID_REQUEST_PARAMS = 0x17bc; // 6076
 export const TIDEPOOL_ERROR__INVALID_RECEIVER = 0x17bd; // 6077
 /** PoolProfitCapReached: Traders on this side already hold the profit the pool's PnL cap allows */
 export const TIDEPOOL_ERROR__POOL_PROFIT_CAP_REACHED = 0x17be; // 6078
+/** VaultAsUserAccount: The pool's vault cannot be the trader's or keeper's token account */
+export const TIDEPOOL_ERROR__VAULT_AS_USER_ACCOUNT = 0x17bf; // 6079
 
 export type TidepoolError =
   | typeof TIDEPOOL_ERROR__DELEVERAGE_IN_MIN_HOLD
@@ -250,6 +252,7 @@ export type TidepoolError =
   | typeof TIDEPOOL_ERROR__TRIGGER_IN_MIN_HOLD
   | typeof TIDEPOOL_ERROR__TRIGGER_NOT_REACHED
   | typeof TIDEPOOL_ERROR__UNAUTHORIZED
+  | typeof TIDEPOOL_ERROR__VAULT_AS_USER_ACCOUNT
   | typeof TIDEPOOL_ERROR__WITHDRAWAL_TOO_SMALL
   | typeof TIDEPOOL_ERROR__ZERO_AMOUNT
   | typeof TIDEPOOL_ERROR__ZERO_SIZE;
@@ -333,6 +336,7 @@ if (process.env["NODE_ENV"] !== "production") {
     [TIDEPOOL_ERROR__TRIGGER_IN_MIN_HOLD]: `Trigger order would realize a profit inside the minimum hold: it executes once the hold has passed`,
     [TIDEPOOL_ERROR__TRIGGER_NOT_REACHED]: `No trigger order has been crossed`,
     [TIDEPOOL_ERROR__UNAUTHORIZED]: `Signer is not the protocol admin`,
+    [TIDEPOOL_ERROR__VAULT_AS_USER_ACCOUNT]: `The pool's vault cannot be the trader's or keeper's token account`,
     [TIDEPOOL_ERROR__WITHDRAWAL_TOO_SMALL]: `Withdrawal too small to pay out anything`,
     [TIDEPOOL_ERROR__ZERO_AMOUNT]: `Amount must be greater than zero`,
     [TIDEPOOL_ERROR__ZERO_SIZE]: `Size must be greater than zero`,

@@ -36,7 +36,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const ACCEPT_ADMIN_DISCRIMINATOR: ReadonlyUint8Array = new Uint8Array([
@@ -52,7 +51,8 @@ export function getAcceptAdminDiscriminatorBytes(): ReadonlyUint8Array {
 export type AcceptAdminInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountNewAdmin extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountEventAuthority extends string | AccountMeta<string> = string,
   TAccountProgram extends string | AccountMeta<string> = string,
   TRemainingAccounts extends readonly AccountMeta<string>[] = [],
@@ -104,80 +104,6 @@ export function getAcceptAdminInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type AcceptAdminAsyncInput<
-  TAccountNewAdmin extends string = string,
-  TAccountConfig extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  newAdmin: TransactionSigner<TAccountNewAdmin>;
-  config?: Address<TAccountConfig>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-};
-
-export async function getAcceptAdminInstructionAsync<
-  TAccountNewAdmin extends string,
-  TAccountConfig extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: AcceptAdminAsyncInput<
-    TAccountNewAdmin,
-    TAccountConfig,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  AcceptAdminInstruction<
-    TProgramAddress,
-    TAccountNewAdmin,
-    TAccountConfig,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    newAdmin: { value: input.newAdmin ?? null, isWritable: false },
-    config: { value: input.config ?? null, isWritable: true },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("newAdmin", accounts.newAdmin),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getAcceptAdminInstructionDataEncoder().encode({}),
-    programAddress,
-  } as AcceptAdminInstruction<
-    TProgramAddress,
-    TAccountNewAdmin,
-    TAccountConfig,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type AcceptAdminInput<
   TAccountNewAdmin extends string = string,
   TAccountConfig extends string = string,
@@ -185,7 +111,7 @@ export type AcceptAdminInput<
   TAccountProgram extends string = string,
 > = {
   newAdmin: TransactionSigner<TAccountNewAdmin>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   eventAuthority: Address<TAccountEventAuthority>;
   program: Address<TAccountProgram>;
 };
@@ -225,6 +151,12 @@ export function getAcceptAdminInstruction<
     keyof typeof originalAccounts,
     ResolvedInstructionAccount
   >;
+
+  // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({

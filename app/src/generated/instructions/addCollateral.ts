@@ -38,7 +38,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const ADD_COLLATERAL_DISCRIMINATOR: ReadonlyUint8Array = new Uint8Array([
@@ -54,7 +53,8 @@ export function getAddCollateralDiscriminatorBytes(): ReadonlyUint8Array {
 export type AddCollateralInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountOwner extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountPosition extends string | AccountMeta<string> = string,
@@ -138,138 +138,6 @@ export function getAddCollateralInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type AddCollateralAsyncInput<
-  TAccountOwner extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountMarket extends string = string,
-  TAccountPosition extends string = string,
-  TAccountVault extends string = string,
-  TAccountFundingAccount extends string = string,
-  TAccountTokenProgram extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  owner: TransactionSigner<TAccountOwner>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  market: Address<TAccountMarket>;
-  position: Address<TAccountPosition>;
-  vault: Address<TAccountVault>;
-  fundingAccount: Address<TAccountFundingAccount>;
-  tokenProgram?: Address<TAccountTokenProgram>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-  amount: AddCollateralInstructionDataArgs["amount"];
-};
-
-export async function getAddCollateralInstructionAsync<
-  TAccountOwner extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountMarket extends string,
-  TAccountPosition extends string,
-  TAccountVault extends string,
-  TAccountFundingAccount extends string,
-  TAccountTokenProgram extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: AddCollateralAsyncInput<
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountFundingAccount,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  AddCollateralInstruction<
-    TProgramAddress,
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountFundingAccount,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: false },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: true },
-    market: { value: input.market ?? null, isWritable: true },
-    position: { value: input.position ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
-    fundingAccount: { value: input.fundingAccount ?? null, isWritable: true },
-    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Original args.
-  const args = { ...input };
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-  if (!accounts.tokenProgram.value) {
-    accounts.tokenProgram.value =
-      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("owner", accounts.owner),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("market", accounts.market),
-      getAccountMeta("position", accounts.position),
-      getAccountMeta("vault", accounts.vault),
-      getAccountMeta("fundingAccount", accounts.fundingAccount),
-      getAccountMeta("tokenProgram", accounts.tokenProgram),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getAddCollateralInstructionDataEncoder().encode(
-      args as AddCollateralInstructionDataArgs,
-    ),
-    programAddress,
-  } as AddCollateralInstruction<
-    TProgramAddress,
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountFundingAccount,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type AddCollateralInput<
   TAccountOwner extends string = string,
   TAccountConfig extends string = string,
@@ -283,7 +151,7 @@ export type AddCollateralInput<
   TAccountProgram extends string = string,
 > = {
   owner: TransactionSigner<TAccountOwner>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   position: Address<TAccountPosition>;
@@ -359,6 +227,10 @@ export function getAddCollateralInstruction<
   const args = { ...input };
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

@@ -36,7 +36,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const AUTO_DELEVERAGE_DISCRIMINATOR: ReadonlyUint8Array = new Uint8Array(
@@ -52,7 +51,8 @@ export function getAutoDeleverageDiscriminatorBytes(): ReadonlyUint8Array {
 export type AutoDeleverageInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountKeeper extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountPosition extends string | AccountMeta<string> = string,
@@ -147,178 +147,6 @@ export function getAutoDeleverageInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type AutoDeleverageAsyncInput<
-  TAccountKeeper extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountMarket extends string = string,
-  TAccountPosition extends string = string,
-  TAccountOwner extends string = string,
-  TAccountOwnerTokenAccount extends string = string,
-  TAccountKeeperTokenAccount extends string = string,
-  TAccountVault extends string = string,
-  TAccountPriceUpdate extends string = string,
-  TAccountSettlementPriceUpdate extends string = string,
-  TAccountTokenProgram extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  keeper: TransactionSigner<TAccountKeeper>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  market: Address<TAccountMarket>;
-  position: Address<TAccountPosition>;
-  owner: Address<TAccountOwner>;
-  /**
-   * Receives what is left for the owner. A keeper can create the owner's associated
-   * token account in the same transaction, so a closed account never blocks a close.
-   */
-  ownerTokenAccount: Address<TAccountOwnerTokenAccount>;
-  /** Receives the keeper's fee (any holder). */
-  keeperTokenAccount: Address<TAccountKeeperTokenAccount>;
-  vault: Address<TAccountVault>;
-  priceUpdate: Address<TAccountPriceUpdate>;
-  settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
-  tokenProgram?: Address<TAccountTokenProgram>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-};
-
-export async function getAutoDeleverageInstructionAsync<
-  TAccountKeeper extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountMarket extends string,
-  TAccountPosition extends string,
-  TAccountOwner extends string,
-  TAccountOwnerTokenAccount extends string,
-  TAccountKeeperTokenAccount extends string,
-  TAccountVault extends string,
-  TAccountPriceUpdate extends string,
-  TAccountSettlementPriceUpdate extends string,
-  TAccountTokenProgram extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: AutoDeleverageAsyncInput<
-    TAccountKeeper,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountOwner,
-    TAccountOwnerTokenAccount,
-    TAccountKeeperTokenAccount,
-    TAccountVault,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  AutoDeleverageInstruction<
-    TProgramAddress,
-    TAccountKeeper,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountOwner,
-    TAccountOwnerTokenAccount,
-    TAccountKeeperTokenAccount,
-    TAccountVault,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    keeper: { value: input.keeper ?? null, isWritable: true },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: true },
-    market: { value: input.market ?? null, isWritable: true },
-    position: { value: input.position ?? null, isWritable: true },
-    owner: { value: input.owner ?? null, isWritable: true },
-    ownerTokenAccount: {
-      value: input.ownerTokenAccount ?? null,
-      isWritable: true,
-    },
-    keeperTokenAccount: {
-      value: input.keeperTokenAccount ?? null,
-      isWritable: true,
-    },
-    vault: { value: input.vault ?? null, isWritable: true },
-    priceUpdate: { value: input.priceUpdate ?? null, isWritable: false },
-    settlementPriceUpdate: {
-      value: input.settlementPriceUpdate ?? null,
-      isWritable: false,
-    },
-    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-  if (!accounts.tokenProgram.value) {
-    accounts.tokenProgram.value =
-      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("keeper", accounts.keeper),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("market", accounts.market),
-      getAccountMeta("position", accounts.position),
-      getAccountMeta("owner", accounts.owner),
-      getAccountMeta("ownerTokenAccount", accounts.ownerTokenAccount),
-      getAccountMeta("keeperTokenAccount", accounts.keeperTokenAccount),
-      getAccountMeta("vault", accounts.vault),
-      getAccountMeta("priceUpdate", accounts.priceUpdate),
-      getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
-      getAccountMeta("tokenProgram", accounts.tokenProgram),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getAutoDeleverageInstructionDataEncoder().encode({}),
-    programAddress,
-  } as AutoDeleverageInstruction<
-    TProgramAddress,
-    TAccountKeeper,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountOwner,
-    TAccountOwnerTokenAccount,
-    TAccountKeeperTokenAccount,
-    TAccountVault,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type AutoDeleverageInput<
   TAccountKeeper extends string = string,
   TAccountConfig extends string = string,
@@ -336,7 +164,7 @@ export type AutoDeleverageInput<
   TAccountProgram extends string = string,
 > = {
   keeper: TransactionSigner<TAccountKeeper>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   position: Address<TAccountPosition>;
@@ -442,6 +270,10 @@ export function getAutoDeleverageInstruction<
   >;
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

@@ -36,7 +36,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const COLLECT_PROTOCOL_FEES_DISCRIMINATOR: ReadonlyUint8Array =
@@ -51,7 +50,8 @@ export function getCollectProtocolFeesDiscriminatorBytes(): ReadonlyUint8Array {
 export type CollectProtocolFeesInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountFeeRecipient extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountVault extends string | AccountMeta<string> = string,
   TAccountReceivingAccount extends string | AccountMeta<string> = string,
@@ -125,119 +125,6 @@ export function getCollectProtocolFeesInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type CollectProtocolFeesAsyncInput<
-  TAccountFeeRecipient extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountVault extends string = string,
-  TAccountReceivingAccount extends string = string,
-  TAccountTokenProgram extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  feeRecipient: TransactionSigner<TAccountFeeRecipient>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  vault: Address<TAccountVault>;
-  receivingAccount: Address<TAccountReceivingAccount>;
-  tokenProgram?: Address<TAccountTokenProgram>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-};
-
-export async function getCollectProtocolFeesInstructionAsync<
-  TAccountFeeRecipient extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountVault extends string,
-  TAccountReceivingAccount extends string,
-  TAccountTokenProgram extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: CollectProtocolFeesAsyncInput<
-    TAccountFeeRecipient,
-    TAccountConfig,
-    TAccountPool,
-    TAccountVault,
-    TAccountReceivingAccount,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  CollectProtocolFeesInstruction<
-    TProgramAddress,
-    TAccountFeeRecipient,
-    TAccountConfig,
-    TAccountPool,
-    TAccountVault,
-    TAccountReceivingAccount,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    feeRecipient: { value: input.feeRecipient ?? null, isWritable: false },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
-    receivingAccount: {
-      value: input.receivingAccount ?? null,
-      isWritable: true,
-    },
-    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-  if (!accounts.tokenProgram.value) {
-    accounts.tokenProgram.value =
-      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("feeRecipient", accounts.feeRecipient),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("vault", accounts.vault),
-      getAccountMeta("receivingAccount", accounts.receivingAccount),
-      getAccountMeta("tokenProgram", accounts.tokenProgram),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getCollectProtocolFeesInstructionDataEncoder().encode({}),
-    programAddress,
-  } as CollectProtocolFeesInstruction<
-    TProgramAddress,
-    TAccountFeeRecipient,
-    TAccountConfig,
-    TAccountPool,
-    TAccountVault,
-    TAccountReceivingAccount,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type CollectProtocolFeesInput<
   TAccountFeeRecipient extends string = string,
   TAccountConfig extends string = string,
@@ -249,7 +136,7 @@ export type CollectProtocolFeesInput<
   TAccountProgram extends string = string,
 > = {
   feeRecipient: TransactionSigner<TAccountFeeRecipient>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   vault: Address<TAccountVault>;
   receivingAccount: Address<TAccountReceivingAccount>;
@@ -314,6 +201,10 @@ export function getCollectProtocolFeesInstruction<
   >;
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

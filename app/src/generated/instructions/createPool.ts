@@ -40,12 +40,7 @@ import {
   getNonNullResolvedInstructionInput,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import {
-  findConfigPda,
-  findLpMintPda,
-  findPoolPda,
-  findVaultPda,
-} from "../pdas";
+import { findLpMintPda, findPoolPda, findVaultPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 import {
   getPoolParamsDecoder,
@@ -65,7 +60,8 @@ export function getCreatePoolDiscriminatorBytes(): ReadonlyUint8Array {
 export type CreatePoolInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountSettlementMint extends string | AccountMeta<string> = string,
   TAccountVault extends string | AccountMeta<string> = string,
@@ -254,7 +250,8 @@ export async function getCreatePoolInstructionAsync<
 
   // Resolve default values.
   if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
   }
   if (!accounts.pool.value) {
     accounts.pool.value = await findPoolPda({
@@ -332,7 +329,7 @@ export type CreatePoolInput<
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   settlementMint: Address<TAccountSettlementMint>;
   vault: Address<TAccountVault>;
@@ -410,6 +407,10 @@ export function getCreatePoolInstruction<
   const args = { ...input };
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

@@ -38,7 +38,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const DECREASE_POSITION_DISCRIMINATOR: ReadonlyUint8Array =
@@ -53,7 +52,8 @@ export function getDecreasePositionDiscriminatorBytes(): ReadonlyUint8Array {
 export type DecreasePositionInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountOwner extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountPosition extends string | AccountMeta<string> = string,
@@ -155,163 +155,6 @@ export function getDecreasePositionInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type DecreasePositionAsyncInput<
-  TAccountOwner extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountMarket extends string = string,
-  TAccountPosition extends string = string,
-  TAccountVault extends string = string,
-  TAccountReceivingAccount extends string = string,
-  TAccountPriceUpdate extends string = string,
-  TAccountSettlementPriceUpdate extends string = string,
-  TAccountTokenProgram extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  owner: TransactionSigner<TAccountOwner>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  market: Address<TAccountMarket>;
-  position: Address<TAccountPosition>;
-  vault: Address<TAccountVault>;
-  /** Receives the payout (any holder). */
-  receivingAccount: Address<TAccountReceivingAccount>;
-  priceUpdate: Address<TAccountPriceUpdate>;
-  settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
-  tokenProgram?: Address<TAccountTokenProgram>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-  sizeUsd: DecreasePositionInstructionDataArgs["sizeUsd"];
-  acceptablePrice: DecreasePositionInstructionDataArgs["acceptablePrice"];
-  minAmountOut: DecreasePositionInstructionDataArgs["minAmountOut"];
-};
-
-export async function getDecreasePositionInstructionAsync<
-  TAccountOwner extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountMarket extends string,
-  TAccountPosition extends string,
-  TAccountVault extends string,
-  TAccountReceivingAccount extends string,
-  TAccountPriceUpdate extends string,
-  TAccountSettlementPriceUpdate extends string,
-  TAccountTokenProgram extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: DecreasePositionAsyncInput<
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountReceivingAccount,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  DecreasePositionInstruction<
-    TProgramAddress,
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountReceivingAccount,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: true },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: true },
-    market: { value: input.market ?? null, isWritable: true },
-    position: { value: input.position ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
-    receivingAccount: {
-      value: input.receivingAccount ?? null,
-      isWritable: true,
-    },
-    priceUpdate: { value: input.priceUpdate ?? null, isWritable: false },
-    settlementPriceUpdate: {
-      value: input.settlementPriceUpdate ?? null,
-      isWritable: false,
-    },
-    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Original args.
-  const args = { ...input };
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-  if (!accounts.tokenProgram.value) {
-    accounts.tokenProgram.value =
-      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("owner", accounts.owner),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("market", accounts.market),
-      getAccountMeta("position", accounts.position),
-      getAccountMeta("vault", accounts.vault),
-      getAccountMeta("receivingAccount", accounts.receivingAccount),
-      getAccountMeta("priceUpdate", accounts.priceUpdate),
-      getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
-      getAccountMeta("tokenProgram", accounts.tokenProgram),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getDecreasePositionInstructionDataEncoder().encode(
-      args as DecreasePositionInstructionDataArgs,
-    ),
-    programAddress,
-  } as DecreasePositionInstruction<
-    TProgramAddress,
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountReceivingAccount,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type DecreasePositionInput<
   TAccountOwner extends string = string,
   TAccountConfig extends string = string,
@@ -327,7 +170,7 @@ export type DecreasePositionInput<
   TAccountProgram extends string = string,
 > = {
   owner: TransactionSigner<TAccountOwner>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   position: Address<TAccountPosition>;
@@ -422,6 +265,10 @@ export function getDecreasePositionInstruction<
   const args = { ...input };
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

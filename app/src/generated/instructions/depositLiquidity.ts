@@ -39,7 +39,7 @@ import {
   getAddressFromResolvedInstructionAccount,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda, findRequestPda } from "../pdas";
+import { findRequestPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const DEPOSIT_LIQUIDITY_DISCRIMINATOR: ReadonlyUint8Array =
@@ -54,7 +54,8 @@ export function getDepositLiquidityDiscriminatorBytes(): ReadonlyUint8Array {
 export type DepositLiquidityInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountOwner extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountVault extends string | AccountMeta<string> = string,
   TAccountLpMint extends string | AccountMeta<string> = string,
@@ -273,7 +274,8 @@ export async function getDepositLiquidityInstructionAsync<
 
   // Resolve default values.
   if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
   }
   if (!accounts.request.value) {
     accounts.request.value = await findRequestPda({
@@ -352,7 +354,7 @@ export type DepositLiquidityInput<
 > = {
   /** Pays the deposit, the request's rent and the keeper fee. */
   owner: TransactionSigner<TAccountOwner>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   vault: Address<TAccountVault>;
   lpMint: Address<TAccountLpMint>;
@@ -448,6 +450,10 @@ export function getDepositLiquidityInstruction<
   const args = { ...input };
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

@@ -36,7 +36,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const EXECUTE_LIQUIDITY_REQUEST_DISCRIMINATOR: ReadonlyUint8Array =
@@ -51,7 +50,8 @@ export function getExecuteLiquidityRequestDiscriminatorBytes(): ReadonlyUint8Arr
 export type ExecuteLiquidityRequestInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountKeeper extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountVault extends string | AccountMeta<string> = string,
   TAccountLpMint extends string | AccountMeta<string> = string,
@@ -141,156 +141,6 @@ export function getExecuteLiquidityRequestInstructionDataCodec(): FixedSizeCodec
   );
 }
 
-export type ExecuteLiquidityRequestAsyncInput<
-  TAccountKeeper extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountVault extends string = string,
-  TAccountLpMint extends string = string,
-  TAccountRequest extends string = string,
-  TAccountOwner extends string = string,
-  TAccountReceiver extends string = string,
-  TAccountSettlementPriceUpdate extends string = string,
-  TAccountTokenProgram extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  /** Receives the keeper fee. */
-  keeper: TransactionSigner<TAccountKeeper>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  vault: Address<TAccountVault>;
-  lpMint: Address<TAccountLpMint>;
-  request: Address<TAccountRequest>;
-  owner: Address<TAccountOwner>;
-  /**
-   * The token account the request names: LP shares for a deposit, settlement tokens for
-   * a withdrawal.
-   */
-  receiver: Address<TAccountReceiver>;
-  settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
-  tokenProgram?: Address<TAccountTokenProgram>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-};
-
-export async function getExecuteLiquidityRequestInstructionAsync<
-  TAccountKeeper extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountVault extends string,
-  TAccountLpMint extends string,
-  TAccountRequest extends string,
-  TAccountOwner extends string,
-  TAccountReceiver extends string,
-  TAccountSettlementPriceUpdate extends string,
-  TAccountTokenProgram extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: ExecuteLiquidityRequestAsyncInput<
-    TAccountKeeper,
-    TAccountConfig,
-    TAccountPool,
-    TAccountVault,
-    TAccountLpMint,
-    TAccountRequest,
-    TAccountOwner,
-    TAccountReceiver,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  ExecuteLiquidityRequestInstruction<
-    TProgramAddress,
-    TAccountKeeper,
-    TAccountConfig,
-    TAccountPool,
-    TAccountVault,
-    TAccountLpMint,
-    TAccountRequest,
-    TAccountOwner,
-    TAccountReceiver,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    keeper: { value: input.keeper ?? null, isWritable: true },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
-    lpMint: { value: input.lpMint ?? null, isWritable: true },
-    request: { value: input.request ?? null, isWritable: true },
-    owner: { value: input.owner ?? null, isWritable: true },
-    receiver: { value: input.receiver ?? null, isWritable: true },
-    settlementPriceUpdate: {
-      value: input.settlementPriceUpdate ?? null,
-      isWritable: false,
-    },
-    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-  if (!accounts.tokenProgram.value) {
-    accounts.tokenProgram.value =
-      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("keeper", accounts.keeper),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("vault", accounts.vault),
-      getAccountMeta("lpMint", accounts.lpMint),
-      getAccountMeta("request", accounts.request),
-      getAccountMeta("owner", accounts.owner),
-      getAccountMeta("receiver", accounts.receiver),
-      getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
-      getAccountMeta("tokenProgram", accounts.tokenProgram),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getExecuteLiquidityRequestInstructionDataEncoder().encode({}),
-    programAddress,
-  } as ExecuteLiquidityRequestInstruction<
-    TProgramAddress,
-    TAccountKeeper,
-    TAccountConfig,
-    TAccountPool,
-    TAccountVault,
-    TAccountLpMint,
-    TAccountRequest,
-    TAccountOwner,
-    TAccountReceiver,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type ExecuteLiquidityRequestInput<
   TAccountKeeper extends string = string,
   TAccountConfig extends string = string,
@@ -307,7 +157,7 @@ export type ExecuteLiquidityRequestInput<
 > = {
   /** Receives the keeper fee. */
   keeper: TransactionSigner<TAccountKeeper>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   vault: Address<TAccountVault>;
   lpMint: Address<TAccountLpMint>;
@@ -396,6 +246,10 @@ export function getExecuteLiquidityRequestInstruction<
   >;
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

@@ -131,10 +131,7 @@ export type InitializeAsyncInput<
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   config?: Address<TAccountConfig>;
-  /**
-   * This program's ProgramData account (upgradeable loader), whose upgrade authority
-   * must sign as `admin`.
-   */
+  /** owner), whose upgrade authority must sign as `admin` (`upgrade_authority`). */
   programData?: Address<TAccountProgramData>;
   systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -250,10 +247,7 @@ export type InitializeInput<
 > = {
   admin: TransactionSigner<TAccountAdmin>;
   config: Address<TAccountConfig>;
-  /**
-   * This program's ProgramData account (upgradeable loader), whose upgrade authority
-   * must sign as `admin`.
-   */
+  /** owner), whose upgrade authority must sign as `admin` (`upgrade_authority`). */
   programData: Address<TAccountProgramData>;
   systemProgram?: Address<TAccountSystemProgram>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -347,10 +341,7 @@ export type ParsedInitializeInstruction<
   accounts: {
     admin: TAccountMetas[0];
     config: TAccountMetas[1];
-    /**
-     * This program's ProgramData account (upgradeable loader), whose upgrade authority
-     * must sign as `admin`.
-     */
+    /** owner), whose upgrade authority must sign as `admin` (`upgrade_authority`). */
     programData: TAccountMetas[2];
     systemProgram: TAccountMetas[3];
     eventAuthority: TAccountMetas[4];

@@ -38,7 +38,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 import {
   getSideDecoder,
@@ -60,7 +59,8 @@ export function getOpenPositionDiscriminatorBytes(): ReadonlyUint8Array {
 export type OpenPositionInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountOwner extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountPosition extends string | AccountMeta<string> = string,
@@ -171,173 +171,6 @@ export function getOpenPositionInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type OpenPositionAsyncInput<
-  TAccountOwner extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountMarket extends string = string,
-  TAccountPosition extends string = string,
-  TAccountVault extends string = string,
-  TAccountFundingAccount extends string = string,
-  TAccountPriceUpdate extends string = string,
-  TAccountSettlementPriceUpdate extends string = string,
-  TAccountTokenProgram extends string = string,
-  TAccountSystemProgram extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  owner: TransactionSigner<TAccountOwner>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  market: Address<TAccountMarket>;
-  position: Address<TAccountPosition>;
-  vault: Address<TAccountVault>;
-  /** Pays the collateral. */
-  fundingAccount: Address<TAccountFundingAccount>;
-  priceUpdate: Address<TAccountPriceUpdate>;
-  settlementPriceUpdate: Address<TAccountSettlementPriceUpdate>;
-  tokenProgram?: Address<TAccountTokenProgram>;
-  systemProgram?: Address<TAccountSystemProgram>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-  side: OpenPositionInstructionDataArgs["side"];
-  sizeUsd: OpenPositionInstructionDataArgs["sizeUsd"];
-  collateral: OpenPositionInstructionDataArgs["collateral"];
-  acceptablePrice: OpenPositionInstructionDataArgs["acceptablePrice"];
-};
-
-export async function getOpenPositionInstructionAsync<
-  TAccountOwner extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountMarket extends string,
-  TAccountPosition extends string,
-  TAccountVault extends string,
-  TAccountFundingAccount extends string,
-  TAccountPriceUpdate extends string,
-  TAccountSettlementPriceUpdate extends string,
-  TAccountTokenProgram extends string,
-  TAccountSystemProgram extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: OpenPositionAsyncInput<
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountFundingAccount,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountSystemProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  OpenPositionInstruction<
-    TProgramAddress,
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountFundingAccount,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountSystemProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    owner: { value: input.owner ?? null, isWritable: true },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: true },
-    market: { value: input.market ?? null, isWritable: true },
-    position: { value: input.position ?? null, isWritable: true },
-    vault: { value: input.vault ?? null, isWritable: true },
-    fundingAccount: { value: input.fundingAccount ?? null, isWritable: true },
-    priceUpdate: { value: input.priceUpdate ?? null, isWritable: false },
-    settlementPriceUpdate: {
-      value: input.settlementPriceUpdate ?? null,
-      isWritable: false,
-    },
-    tokenProgram: { value: input.tokenProgram ?? null, isWritable: false },
-    systemProgram: { value: input.systemProgram ?? null, isWritable: false },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Original args.
-  const args = { ...input };
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-  if (!accounts.tokenProgram.value) {
-    accounts.tokenProgram.value =
-      "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;
-  }
-  if (!accounts.systemProgram.value) {
-    accounts.systemProgram.value =
-      "11111111111111111111111111111111" as Address<"11111111111111111111111111111111">;
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("owner", accounts.owner),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("market", accounts.market),
-      getAccountMeta("position", accounts.position),
-      getAccountMeta("vault", accounts.vault),
-      getAccountMeta("fundingAccount", accounts.fundingAccount),
-      getAccountMeta("priceUpdate", accounts.priceUpdate),
-      getAccountMeta("settlementPriceUpdate", accounts.settlementPriceUpdate),
-      getAccountMeta("tokenProgram", accounts.tokenProgram),
-      getAccountMeta("systemProgram", accounts.systemProgram),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getOpenPositionInstructionDataEncoder().encode(
-      args as OpenPositionInstructionDataArgs,
-    ),
-    programAddress,
-  } as OpenPositionInstruction<
-    TProgramAddress,
-    TAccountOwner,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountPosition,
-    TAccountVault,
-    TAccountFundingAccount,
-    TAccountPriceUpdate,
-    TAccountSettlementPriceUpdate,
-    TAccountTokenProgram,
-    TAccountSystemProgram,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type OpenPositionInput<
   TAccountOwner extends string = string,
   TAccountConfig extends string = string,
@@ -354,7 +187,7 @@ export type OpenPositionInput<
   TAccountProgram extends string = string,
 > = {
   owner: TransactionSigner<TAccountOwner>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   position: Address<TAccountPosition>;
@@ -452,6 +285,10 @@ export function getOpenPositionInstruction<
   const args = { ...input };
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

@@ -38,7 +38,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const SET_PAUSE_FLAGS_DISCRIMINATOR: ReadonlyUint8Array = new Uint8Array(
@@ -54,7 +53,8 @@ export function getSetPauseFlagsDiscriminatorBytes(): ReadonlyUint8Array {
 export type SetPauseFlagsInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountEventAuthority extends string | AccountMeta<string> = string,
@@ -121,102 +121,6 @@ export function getSetPauseFlagsInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type SetPauseFlagsAsyncInput<
-  TAccountAdmin extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountMarket extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  admin: TransactionSigner<TAccountAdmin>;
-  config?: Address<TAccountConfig>;
-  pool?: Address<TAccountPool>;
-  market?: Address<TAccountMarket>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-  flags: SetPauseFlagsInstructionDataArgs["flags"];
-};
-
-export async function getSetPauseFlagsInstructionAsync<
-  TAccountAdmin extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountMarket extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: SetPauseFlagsAsyncInput<
-    TAccountAdmin,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  SetPauseFlagsInstruction<
-    TProgramAddress,
-    TAccountAdmin,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    admin: { value: input.admin ?? null, isWritable: false },
-    config: { value: input.config ?? null, isWritable: true },
-    pool: { value: input.pool ?? null, isWritable: true },
-    market: { value: input.market ?? null, isWritable: true },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Original args.
-  const args = { ...input };
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("admin", accounts.admin),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("market", accounts.market),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getSetPauseFlagsInstructionDataEncoder().encode(
-      args as SetPauseFlagsInstructionDataArgs,
-    ),
-    programAddress,
-  } as SetPauseFlagsInstruction<
-    TProgramAddress,
-    TAccountAdmin,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type SetPauseFlagsInput<
   TAccountAdmin extends string = string,
   TAccountConfig extends string = string,
@@ -226,7 +130,7 @@ export type SetPauseFlagsInput<
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool?: Address<TAccountPool>;
   market?: Address<TAccountMarket>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -280,6 +184,12 @@ export function getSetPauseFlagsInstruction<
 
   // Original args.
   const args = { ...input };
+
+  // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({

@@ -36,7 +36,6 @@ import {
   getAccountMetaFactory,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 import {
   getMarketParamsDecoder,
@@ -57,7 +56,8 @@ export function getUpdateMarketParamsDiscriminatorBytes(): ReadonlyUint8Array {
 export type UpdateMarketParamsInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountAdmin extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountMarket extends string | AccountMeta<string> = string,
   TAccountEventAuthority extends string | AccountMeta<string> = string,
@@ -129,102 +129,6 @@ export function getUpdateMarketParamsInstructionDataCodec(): FixedSizeCodec<
   );
 }
 
-export type UpdateMarketParamsAsyncInput<
-  TAccountAdmin extends string = string,
-  TAccountConfig extends string = string,
-  TAccountPool extends string = string,
-  TAccountMarket extends string = string,
-  TAccountEventAuthority extends string = string,
-  TAccountProgram extends string = string,
-> = {
-  admin: TransactionSigner<TAccountAdmin>;
-  config?: Address<TAccountConfig>;
-  pool: Address<TAccountPool>;
-  market: Address<TAccountMarket>;
-  eventAuthority: Address<TAccountEventAuthority>;
-  program: Address<TAccountProgram>;
-  params: UpdateMarketParamsInstructionDataArgs["params"];
-};
-
-export async function getUpdateMarketParamsInstructionAsync<
-  TAccountAdmin extends string,
-  TAccountConfig extends string,
-  TAccountPool extends string,
-  TAccountMarket extends string,
-  TAccountEventAuthority extends string,
-  TAccountProgram extends string,
-  TProgramAddress extends Address = typeof TIDEPOOL_PROGRAM_ADDRESS,
->(
-  input: UpdateMarketParamsAsyncInput<
-    TAccountAdmin,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountEventAuthority,
-    TAccountProgram
-  >,
-  config?: { programAddress?: TProgramAddress },
-): Promise<
-  UpdateMarketParamsInstruction<
-    TProgramAddress,
-    TAccountAdmin,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountEventAuthority,
-    TAccountProgram
-  >
-> {
-  // Program address.
-  const programAddress = config?.programAddress ?? TIDEPOOL_PROGRAM_ADDRESS;
-
-  // Original accounts.
-  const originalAccounts = {
-    admin: { value: input.admin ?? null, isWritable: false },
-    config: { value: input.config ?? null, isWritable: false },
-    pool: { value: input.pool ?? null, isWritable: false },
-    market: { value: input.market ?? null, isWritable: true },
-    eventAuthority: { value: input.eventAuthority ?? null, isWritable: false },
-    program: { value: input.program ?? null, isWritable: false },
-  };
-  const accounts = originalAccounts as Record<
-    keyof typeof originalAccounts,
-    ResolvedInstructionAccount
-  >;
-
-  // Original args.
-  const args = { ...input };
-
-  // Resolve default values.
-  if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
-  }
-
-  const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
-  return Object.freeze({
-    accounts: [
-      getAccountMeta("admin", accounts.admin),
-      getAccountMeta("config", accounts.config),
-      getAccountMeta("pool", accounts.pool),
-      getAccountMeta("market", accounts.market),
-      getAccountMeta("eventAuthority", accounts.eventAuthority),
-      getAccountMeta("program", accounts.program),
-    ],
-    data: getUpdateMarketParamsInstructionDataEncoder().encode(
-      args as UpdateMarketParamsInstructionDataArgs,
-    ),
-    programAddress,
-  } as UpdateMarketParamsInstruction<
-    TProgramAddress,
-    TAccountAdmin,
-    TAccountConfig,
-    TAccountPool,
-    TAccountMarket,
-    TAccountEventAuthority,
-    TAccountProgram
-  >);
-}
-
 export type UpdateMarketParamsInput<
   TAccountAdmin extends string = string,
   TAccountConfig extends string = string,
@@ -234,7 +138,7 @@ export type UpdateMarketParamsInput<
   TAccountProgram extends string = string,
 > = {
   admin: TransactionSigner<TAccountAdmin>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   market: Address<TAccountMarket>;
   eventAuthority: Address<TAccountEventAuthority>;
@@ -288,6 +192,12 @@ export function getUpdateMarketParamsInstruction<
 
   // Original args.
   const args = { ...input };
+
+  // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
 
   const getAccountMeta = getAccountMetaFactory(programAddress, "programId");
   return Object.freeze({

@@ -39,7 +39,7 @@ import {
   getAddressFromResolvedInstructionAccount,
   type ResolvedInstructionAccount,
 } from "@solana/program-client-core";
-import { findConfigPda, findRequestPda } from "../pdas";
+import { findRequestPda } from "../pdas";
 import { TIDEPOOL_PROGRAM_ADDRESS } from "../programs";
 
 export const WITHDRAW_LIQUIDITY_DISCRIMINATOR: ReadonlyUint8Array =
@@ -54,7 +54,8 @@ export function getWithdrawLiquidityDiscriminatorBytes(): ReadonlyUint8Array {
 export type WithdrawLiquidityInstruction<
   TProgram extends string = typeof TIDEPOOL_PROGRAM_ADDRESS,
   TAccountOwner extends string | AccountMeta<string> = string,
-  TAccountConfig extends string | AccountMeta<string> = string,
+  TAccountConfig extends string | AccountMeta<string> =
+    "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh",
   TAccountPool extends string | AccountMeta<string> = string,
   TAccountLpMint extends string | AccountMeta<string> = string,
   TAccountLpAccount extends string | AccountMeta<string> = string,
@@ -264,7 +265,8 @@ export async function getWithdrawLiquidityInstructionAsync<
 
   // Resolve default values.
   if (!accounts.config.value) {
-    accounts.config.value = await findConfigPda();
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
   }
   if (!accounts.request.value) {
     accounts.request.value = await findRequestPda({
@@ -340,7 +342,7 @@ export type WithdrawLiquidityInput<
 > = {
   /** Holds the shares; pays the request's rent and the keeper fee. */
   owner: TransactionSigner<TAccountOwner>;
-  config: Address<TAccountConfig>;
+  config?: Address<TAccountConfig>;
   pool: Address<TAccountPool>;
   lpMint: Address<TAccountLpMint>;
   /** Holds the shares to burn. */
@@ -432,6 +434,10 @@ export function getWithdrawLiquidityInstruction<
   const args = { ...input };
 
   // Resolve default values.
+  if (!accounts.config.value) {
+    accounts.config.value =
+      "2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh" as Address<"2g3LDkWqWRgCDSAB5CNtrZx9g1XLbJ1Kf19FdaZkaYkh">;
+  }
   if (!accounts.tokenProgram.value) {
     accounts.tokenProgram.value =
       "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA" as Address<"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA">;

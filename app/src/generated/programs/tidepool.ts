@@ -50,31 +50,31 @@ import {
   type PositionArgs,
 } from "../accounts";
 import {
-  getAcceptAdminInstructionAsync,
-  getAddCollateralInstructionAsync,
-  getAutoDeleverageInstructionAsync,
+  getAcceptAdminInstruction,
+  getAddCollateralInstruction,
+  getAutoDeleverageInstruction,
   getCancelLiquidityRequestInstruction,
-  getCollectProtocolFeesInstructionAsync,
-  getCreateMarketInstructionAsync,
+  getCollectProtocolFeesInstruction,
+  getCreateMarketInstruction,
   getCreatePoolInstructionAsync,
-  getDecreasePositionInstructionAsync,
+  getDecreasePositionInstruction,
   getDepositLiquidityInstructionAsync,
-  getExecuteLiquidityRequestInstructionAsync,
-  getExecuteTriggerOrderInstructionAsync,
+  getExecuteLiquidityRequestInstruction,
+  getExecuteTriggerOrderInstruction,
   getGetPoolValueInstruction,
   getGetPositionHealthInstruction,
   getInitializeInstructionAsync,
-  getLiquidateInstructionAsync,
-  getOpenPositionInstructionAsync,
+  getLiquidateInstruction,
+  getOpenPositionInstruction,
   getQuoteDecreasePositionInstruction,
   getQuoteOpenPositionInstruction,
   getRefreshMarketInstruction,
-  getRemoveCollateralInstructionAsync,
-  getSetPauseFlagsInstructionAsync,
+  getRemoveCollateralInstruction,
+  getSetPauseFlagsInstruction,
   getSetTriggerOrdersInstruction,
-  getTransferAdminInstructionAsync,
-  getUpdateMarketParamsInstructionAsync,
-  getUpdatePoolParamsInstructionAsync,
+  getTransferAdminInstruction,
+  getUpdateMarketParamsInstruction,
+  getUpdatePoolParamsInstruction,
   getWithdrawLiquidityInstructionAsync,
   parseAcceptAdminInstruction,
   parseAddCollateralInstruction,
@@ -102,22 +102,22 @@ import {
   parseUpdateMarketParamsInstruction,
   parseUpdatePoolParamsInstruction,
   parseWithdrawLiquidityInstruction,
-  type AcceptAdminAsyncInput,
-  type AddCollateralAsyncInput,
-  type AutoDeleverageAsyncInput,
+  type AcceptAdminInput,
+  type AddCollateralInput,
+  type AutoDeleverageInput,
   type CancelLiquidityRequestInput,
-  type CollectProtocolFeesAsyncInput,
-  type CreateMarketAsyncInput,
+  type CollectProtocolFeesInput,
+  type CreateMarketInput,
   type CreatePoolAsyncInput,
-  type DecreasePositionAsyncInput,
+  type DecreasePositionInput,
   type DepositLiquidityAsyncInput,
-  type ExecuteLiquidityRequestAsyncInput,
-  type ExecuteTriggerOrderAsyncInput,
+  type ExecuteLiquidityRequestInput,
+  type ExecuteTriggerOrderInput,
   type GetPoolValueInput,
   type GetPositionHealthInput,
   type InitializeAsyncInput,
-  type LiquidateAsyncInput,
-  type OpenPositionAsyncInput,
+  type LiquidateInput,
+  type OpenPositionInput,
   type ParsedAcceptAdminInstruction,
   type ParsedAddCollateralInstruction,
   type ParsedAutoDeleverageInstruction,
@@ -147,12 +147,12 @@ import {
   type QuoteDecreasePositionInput,
   type QuoteOpenPositionInput,
   type RefreshMarketInput,
-  type RemoveCollateralAsyncInput,
-  type SetPauseFlagsAsyncInput,
+  type RemoveCollateralInput,
+  type SetPauseFlagsInput,
   type SetTriggerOrdersInput,
-  type TransferAdminAsyncInput,
-  type UpdateMarketParamsAsyncInput,
-  type UpdatePoolParamsAsyncInput,
+  type TransferAdminInput,
+  type UpdateMarketParamsInput,
+  type UpdatePoolParamsInput,
   type WithdrawLiquidityAsyncInput,
 } from "../instructions";
 import {
@@ -861,48 +861,46 @@ export type TidepoolPluginAccounts = {
 
 export type TidepoolPluginInstructions = {
   acceptAdmin: (
-    input: AcceptAdminAsyncInput,
-  ) => ReturnType<typeof getAcceptAdminInstructionAsync> &
-    SelfPlanAndSendFunctions;
+    input: AcceptAdminInput,
+  ) => ReturnType<typeof getAcceptAdminInstruction> & SelfPlanAndSendFunctions;
   addCollateral: (
-    input: AddCollateralAsyncInput,
-  ) => ReturnType<typeof getAddCollateralInstructionAsync> &
+    input: AddCollateralInput,
+  ) => ReturnType<typeof getAddCollateralInstruction> &
     SelfPlanAndSendFunctions;
   autoDeleverage: (
-    input: AutoDeleverageAsyncInput,
-  ) => ReturnType<typeof getAutoDeleverageInstructionAsync> &
+    input: AutoDeleverageInput,
+  ) => ReturnType<typeof getAutoDeleverageInstruction> &
     SelfPlanAndSendFunctions;
   cancelLiquidityRequest: (
     input: CancelLiquidityRequestInput,
   ) => ReturnType<typeof getCancelLiquidityRequestInstruction> &
     SelfPlanAndSendFunctions;
   collectProtocolFees: (
-    input: CollectProtocolFeesAsyncInput,
-  ) => ReturnType<typeof getCollectProtocolFeesInstructionAsync> &
+    input: CollectProtocolFeesInput,
+  ) => ReturnType<typeof getCollectProtocolFeesInstruction> &
     SelfPlanAndSendFunctions;
   createMarket: (
-    input: CreateMarketAsyncInput,
-  ) => ReturnType<typeof getCreateMarketInstructionAsync> &
-    SelfPlanAndSendFunctions;
+    input: CreateMarketInput,
+  ) => ReturnType<typeof getCreateMarketInstruction> & SelfPlanAndSendFunctions;
   createPool: (
     input: CreatePoolAsyncInput,
   ) => ReturnType<typeof getCreatePoolInstructionAsync> &
     SelfPlanAndSendFunctions;
   decreasePosition: (
-    input: DecreasePositionAsyncInput,
-  ) => ReturnType<typeof getDecreasePositionInstructionAsync> &
+    input: DecreasePositionInput,
+  ) => ReturnType<typeof getDecreasePositionInstruction> &
     SelfPlanAndSendFunctions;
   depositLiquidity: (
     input: DepositLiquidityAsyncInput,
   ) => ReturnType<typeof getDepositLiquidityInstructionAsync> &
     SelfPlanAndSendFunctions;
   executeLiquidityRequest: (
-    input: ExecuteLiquidityRequestAsyncInput,
-  ) => ReturnType<typeof getExecuteLiquidityRequestInstructionAsync> &
+    input: ExecuteLiquidityRequestInput,
+  ) => ReturnType<typeof getExecuteLiquidityRequestInstruction> &
     SelfPlanAndSendFunctions;
   executeTriggerOrder: (
-    input: ExecuteTriggerOrderAsyncInput,
-  ) => ReturnType<typeof getExecuteTriggerOrderInstructionAsync> &
+    input: ExecuteTriggerOrderInput,
+  ) => ReturnType<typeof getExecuteTriggerOrderInstruction> &
     SelfPlanAndSendFunctions;
   getPoolValue: (
     input: GetPoolValueInput,
@@ -916,13 +914,11 @@ export type TidepoolPluginInstructions = {
   ) => ReturnType<typeof getInitializeInstructionAsync> &
     SelfPlanAndSendFunctions;
   liquidate: (
-    input: LiquidateAsyncInput,
-  ) => ReturnType<typeof getLiquidateInstructionAsync> &
-    SelfPlanAndSendFunctions;
+    input: LiquidateInput,
+  ) => ReturnType<typeof getLiquidateInstruction> & SelfPlanAndSendFunctions;
   openPosition: (
-    input: OpenPositionAsyncInput,
-  ) => ReturnType<typeof getOpenPositionInstructionAsync> &
-    SelfPlanAndSendFunctions;
+    input: OpenPositionInput,
+  ) => ReturnType<typeof getOpenPositionInstruction> & SelfPlanAndSendFunctions;
   quoteDecreasePosition: (
     input: QuoteDecreasePositionInput,
   ) => ReturnType<typeof getQuoteDecreasePositionInstruction> &
@@ -936,28 +932,28 @@ export type TidepoolPluginInstructions = {
   ) => ReturnType<typeof getRefreshMarketInstruction> &
     SelfPlanAndSendFunctions;
   removeCollateral: (
-    input: RemoveCollateralAsyncInput,
-  ) => ReturnType<typeof getRemoveCollateralInstructionAsync> &
+    input: RemoveCollateralInput,
+  ) => ReturnType<typeof getRemoveCollateralInstruction> &
     SelfPlanAndSendFunctions;
   setPauseFlags: (
-    input: SetPauseFlagsAsyncInput,
-  ) => ReturnType<typeof getSetPauseFlagsInstructionAsync> &
+    input: SetPauseFlagsInput,
+  ) => ReturnType<typeof getSetPauseFlagsInstruction> &
     SelfPlanAndSendFunctions;
   setTriggerOrders: (
     input: SetTriggerOrdersInput,
   ) => ReturnType<typeof getSetTriggerOrdersInstruction> &
     SelfPlanAndSendFunctions;
   transferAdmin: (
-    input: TransferAdminAsyncInput,
-  ) => ReturnType<typeof getTransferAdminInstructionAsync> &
+    input: TransferAdminInput,
+  ) => ReturnType<typeof getTransferAdminInstruction> &
     SelfPlanAndSendFunctions;
   updateMarketParams: (
-    input: UpdateMarketParamsAsyncInput,
-  ) => ReturnType<typeof getUpdateMarketParamsInstructionAsync> &
+    input: UpdateMarketParamsInput,
+  ) => ReturnType<typeof getUpdateMarketParamsInstruction> &
     SelfPlanAndSendFunctions;
   updatePoolParams: (
-    input: UpdatePoolParamsAsyncInput,
-  ) => ReturnType<typeof getUpdatePoolParamsInstructionAsync> &
+    input: UpdatePoolParamsInput,
+  ) => ReturnType<typeof getUpdatePoolParamsInstruction> &
     SelfPlanAndSendFunctions;
   withdrawLiquidity: (
     input: WithdrawLiquidityAsyncInput,
@@ -966,11 +962,11 @@ export type TidepoolPluginInstructions = {
 };
 
 export type TidepoolPluginPdas = {
-  config: typeof findConfigPda;
   pool: typeof findPoolPda;
   vault: typeof findVaultPda;
   lpMint: typeof findLpMintPda;
   request: typeof findRequestPda;
+  config: typeof findConfigPda;
 };
 
 export type TidepoolPluginRequirements = ClientWithRpc<
@@ -999,17 +995,17 @@ export function tidepoolProgram() {
           acceptAdmin: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getAcceptAdminInstructionAsync(input),
+              getAcceptAdminInstruction(input),
             ),
           addCollateral: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getAddCollateralInstructionAsync(input),
+              getAddCollateralInstruction(input),
             ),
           autoDeleverage: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getAutoDeleverageInstructionAsync(input),
+              getAutoDeleverageInstruction(input),
             ),
           cancelLiquidityRequest: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1019,12 +1015,12 @@ export function tidepoolProgram() {
           collectProtocolFees: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getCollectProtocolFeesInstructionAsync(input),
+              getCollectProtocolFeesInstruction(input),
             ),
           createMarket: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getCreateMarketInstructionAsync(input),
+              getCreateMarketInstruction(input),
             ),
           createPool: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1034,7 +1030,7 @@ export function tidepoolProgram() {
           decreasePosition: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getDecreasePositionInstructionAsync(input),
+              getDecreasePositionInstruction(input),
             ),
           depositLiquidity: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1044,12 +1040,12 @@ export function tidepoolProgram() {
           executeLiquidityRequest: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getExecuteLiquidityRequestInstructionAsync(input),
+              getExecuteLiquidityRequestInstruction(input),
             ),
           executeTriggerOrder: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getExecuteTriggerOrderInstructionAsync(input),
+              getExecuteTriggerOrderInstruction(input),
             ),
           getPoolValue: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1067,14 +1063,11 @@ export function tidepoolProgram() {
               getInitializeInstructionAsync(input),
             ),
           liquidate: (input) =>
-            addSelfPlanAndSendFunctions(
-              client,
-              getLiquidateInstructionAsync(input),
-            ),
+            addSelfPlanAndSendFunctions(client, getLiquidateInstruction(input)),
           openPosition: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getOpenPositionInstructionAsync(input),
+              getOpenPositionInstruction(input),
             ),
           quoteDecreasePosition: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1094,12 +1087,12 @@ export function tidepoolProgram() {
           removeCollateral: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getRemoveCollateralInstructionAsync(input),
+              getRemoveCollateralInstruction(input),
             ),
           setPauseFlags: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getSetPauseFlagsInstructionAsync(input),
+              getSetPauseFlagsInstruction(input),
             ),
           setTriggerOrders: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1109,17 +1102,17 @@ export function tidepoolProgram() {
           transferAdmin: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getTransferAdminInstructionAsync(input),
+              getTransferAdminInstruction(input),
             ),
           updateMarketParams: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getUpdateMarketParamsInstructionAsync(input),
+              getUpdateMarketParamsInstruction(input),
             ),
           updatePoolParams: (input) =>
             addSelfPlanAndSendFunctions(
               client,
-              getUpdatePoolParamsInstructionAsync(input),
+              getUpdatePoolParamsInstruction(input),
             ),
           withdrawLiquidity: (input) =>
             addSelfPlanAndSendFunctions(
@@ -1128,11 +1121,11 @@ export function tidepoolProgram() {
             ),
         },
         pdas: {
-          config: findConfigPda,
           pool: findPoolPda,
           vault: findVaultPda,
           lpMint: findLpMintPda,
           request: findRequestPda,
+          config: findConfigPda,
         },
       },
     });

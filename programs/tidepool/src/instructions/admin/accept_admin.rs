@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::CONFIG_SEED;
+use crate::constants::CONFIG_ADDRESS;
+
 use crate::error::TidepoolError;
 use crate::events::AdminTransferred;
 use crate::state::Config;
@@ -10,7 +11,7 @@ use crate::state::Config;
 #[derive(Accounts)]
 pub struct AcceptAdmin<'info> {
     pub new_admin: Signer<'info>,
-    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump,
+    #[account(mut, dup, address = CONFIG_ADDRESS,
         constraint = config.pending_admin == new_admin.key() @ TidepoolError::NotPendingAdmin)]
     pub config: Account<'info, Config>,
 }

@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
+
+use crate::constants::CONFIG_ADDRESS;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
 use crate::events::ProtocolFeesCollected;
 use crate::state::{Config, Pool};
@@ -12,14 +13,15 @@ use crate::token::pay_from_vault;
 #[derive(Accounts)]
 pub struct CollectProtocolFees<'info> {
     pub fee_recipient: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump,
+    #[account(address = CONFIG_ADDRESS,
         constraint = config.fee_recipient == fee_recipient.key() @ TidepoolError::NotFeeRecipient)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut,
+    #[account(mut, dup,
+        constraint = receiving_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiving_account: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,

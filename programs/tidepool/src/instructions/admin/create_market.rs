@@ -1,8 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{
-    ACCOUNT_VERSION, CONFIG_SEED, MARKET_SEED, MAX_MARKETS_PER_POOL, POOL_SEED,
-};
+use crate::constants::{ACCOUNT_VERSION, CONFIG_ADDRESS, MARKET_SEED, MAX_MARKETS_PER_POOL};
 use crate::error::TidepoolError;
 use crate::events::MarketCreated;
 use crate::state::{Config, Market, MarketParams, Pool};
@@ -13,10 +11,9 @@ use crate::state::{Config, Market, MarketParams, Pool};
 pub struct CreateMarket<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump,
-        has_one = admin @ TidepoolError::Unauthorized)]
+    #[account(address = CONFIG_ADDRESS, has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump,
+    #[account(mut, dup,
         constraint = (pool.market_count as usize) < MAX_MARKETS_PER_POOL
             @ TidepoolError::TooManyMarkets)]
     pub pool: Box<Account<'info, Pool>>,

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::{
-    ACCOUNT_VERSION, CONFIG_SEED, LP_MINT_SEED, MAX_SETTLEMENT_DECIMALS, POOL_SEED, VAULT_SEED,
+    ACCOUNT_VERSION, CONFIG_ADDRESS, LP_MINT_SEED, MAX_SETTLEMENT_DECIMALS, POOL_SEED, VAULT_SEED,
 };
 use crate::error::TidepoolError;
 use crate::events::PoolCreated;
@@ -16,8 +16,7 @@ use crate::state::{Config, Pool, PoolParams};
 pub struct CreatePool<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump,
-        has_one = admin @ TidepoolError::Unauthorized)]
+    #[account(address = CONFIG_ADDRESS, has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Box<Account<'info, Config>>,
     #[account(init, payer = admin, space = Pool::SIZE,
         seeds = [POOL_SEED, &pool_id.to_le_bytes()], bump)]

@@ -15,15 +15,42 @@ pub struct Initialize<'info> {
     pub admin: Signer<'info>,
     #[account(init, payer = admin, space = Config::SIZE, seeds = [CONFIG_SEED], bump)]
     pub config: Account<'info, Config>,
-    /// This program's ProgramData account (upgradeable loader), whose upgrade authority
-    /// must sign as `admin`.
+    /// CHECK: this program's ProgramData account (upgradeable loader, by its seeds and
+    /// owner), whose upgrade authority must sign as `admin` (`upgrade_authority`).
     #[account(
         seeds = [crate::ID.as_ref()], bump,
         seeds::program = bpf_loader_upgradeable::ID,
-        constraint = program_data.upgrade_authority_address == Some(admin.key())
+        owner = bpf_loader_upgradeable::ID,
+        constraint = upgrade_authority(&program_data)? == Some(admin.key())
             @ TidepoolError::NotUpgradeAuthority)]
-    pub program_data: Account<'info, ProgramData>,
+    pub program_data: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
+}
+
+/// The upgrade authority a ProgramData account records. Its layout is the loader's
+/// `UpgradeableLoaderState::ProgramData` in bincode: a `u32` tag (3), the deployment slot
+/// (`u64`), then `Option<Pubkey>` (a `0`/`1` byte and the key). Read by hand: Anchor's
+/// `Account<ProgramData>` deserializes with bincode, which pulls serde's deserializer into
+/// the program (tens of KB of bytecode) for this one check.
+fn upgrade_authority(program_data: &AccountInfo) -> Result<Option<Pubkey>> {
+    const TAG: usize = 4;
+    const SLOT: usize = 8;
+    let data = program_data.try_borrow_data()?;
+    let malformed = || error!(anchor_lang::error::ErrorCode::AccountDidNotDeserialize);
+    let tag = data.get(..TAG).ok_or_else(malformed)?;
+    if tag != 3u32.to_le_bytes() {
+        return Err(malformed());
+    }
+    match data.get(TAG + SLOT) {
+        Some(0) => Ok(None),
+        Some(1) => {
+            let key = data
+                .get(TAG + SLOT + 1..TAG + SLOT + 33)
+                .ok_or_else(malformed)?;
+            Ok(Some(Pubkey::try_from(key).map_err(|_| malformed())?))
+        }
+        _ => Err(malformed()),
+    }
 }
 
 pub fn initialize(ctx: Context<Initialize>, fee_recipient: Pubkey) -> Result<()> {

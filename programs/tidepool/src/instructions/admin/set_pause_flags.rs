@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{pause, CONFIG_SEED};
+use crate::constants::{pause, CONFIG_ADDRESS};
 use crate::error::TidepoolError;
 use crate::events::PauseFlagsSet;
 use crate::state::{Config, Market, Pool};
@@ -11,12 +11,12 @@ use crate::state::{Config, Market, Pool};
 #[derive(Accounts)]
 pub struct SetPauseFlags<'info> {
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump,
+    #[account(mut, dup, address = CONFIG_ADDRESS,
         has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut)]
+    #[account(mut, dup)]
     pub pool: Option<Box<Account<'info, Pool>>>,
-    #[account(mut)]
+    #[account(mut, dup)]
     pub market: Option<Box<Account<'info, Market>>>,
 }
 

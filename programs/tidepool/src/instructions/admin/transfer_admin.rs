@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::CONFIG_SEED;
+use crate::constants::CONFIG_ADDRESS;
+
 use crate::error::TidepoolError;
 use crate::events::AdminTransferProposed;
 use crate::state::Config;
@@ -10,7 +11,7 @@ use crate::state::Config;
 #[derive(Accounts)]
 pub struct TransferAdmin<'info> {
     pub admin: Signer<'info>,
-    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump,
+    #[account(mut, dup, address = CONFIG_ADDRESS,
         has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Account<'info, Config>,
 }

@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::CONFIG_SEED;
+use crate::constants::CONFIG_ADDRESS;
+
 use crate::error::TidepoolError;
 use crate::events::MarketParamsUpdated;
 use crate::state::{Config, Market, MarketParams, Pool};
@@ -9,12 +10,11 @@ use crate::state::{Config, Market, MarketParams, Pool};
 #[derive(Accounts)]
 pub struct UpdateMarketParams<'info> {
     pub admin: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump,
-        has_one = admin @ TidepoolError::Unauthorized)]
+    #[account(address = CONFIG_ADDRESS, has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Box<Account<'info, Config>>,
     #[account(address = market.pool @ TidepoolError::MarketPoolMismatch)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut)]
+    #[account(mut, dup)]
     pub market: Box<Account<'info, Market>>,
 }
 

@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{CONFIG_SEED, POOL_SEED};
+use crate::constants::CONFIG_ADDRESS;
+
 use crate::error::TidepoolError;
 use crate::events::PoolParamsUpdated;
 use crate::math::BPS_DENOMINATOR;
@@ -10,10 +11,9 @@ use crate::state::{Config, Pool, PoolParams};
 #[derive(Accounts)]
 pub struct UpdatePoolParams<'info> {
     pub admin: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump,
-        has_one = admin @ TidepoolError::Unauthorized)]
+    #[account(address = CONFIG_ADDRESS, has_one = admin @ TidepoolError::Unauthorized)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
 }
 

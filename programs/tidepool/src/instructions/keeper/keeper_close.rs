@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
+
+use crate::constants::CONFIG_ADDRESS;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{CONFIG_SEED, POOL_SEED};
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
 use crate::state::{Config, Market, Pool, Position};
@@ -14,13 +15,13 @@ use crate::trade::{mark_market, DecreaseOutcome};
 pub struct KeeperClose<'info> {
     #[account(mut)]
     pub keeper: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(address = CONFIG_ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,
-    #[account(mut,
+    #[account(mut, dup,
         has_one = market @ TidepoolError::InvalidPosition,
         has_one = owner @ TidepoolError::InvalidPosition)]
     pub position: Box<Account<'info, Position>>,
@@ -29,15 +30,17 @@ pub struct KeeperClose<'info> {
     pub owner: UncheckedAccount<'info>,
     /// Receives what is left for the owner. A keeper can create the owner's associated
     /// token account in the same transaction, so a closed account never blocks a close.
-    #[account(mut,
+    #[account(mut, dup,
+        constraint = owner_token_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = owner_token_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
         constraint = owner_token_account.owner == position.owner @ TidepoolError::InvalidTokenOwner)]
     pub owner_token_account: Box<Account<'info, TokenAccount>>,
     /// Receives the keeper's fee (any holder).
-    #[account(mut,
+    #[account(mut, dup,
+        constraint = keeper_token_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = keeper_token_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub keeper_token_account: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
     /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
     pub price_update: UncheckedAccount<'info>,

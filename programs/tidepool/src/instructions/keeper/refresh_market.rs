@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::events::MarketRefreshed;
 use crate::oracle::read_price;
@@ -16,9 +15,8 @@ use crate::state::{Market, Pool, Position};
 #[event_cpi]
 #[derive(Accounts)]
 pub struct RefreshMarket<'info> {
-    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,
     /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
     pub price_update: UncheckedAccount<'info>,

@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::events::LiquidityRequestCancelled;
 use crate::math::SafeMath;
@@ -16,19 +15,19 @@ use crate::token::{mint_shares, pay_from_vault};
 pub struct CancelLiquidityRequest<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
+    #[account(mut, dup, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
-    #[account(mut, close = owner,
+    #[account(mut, dup, close = owner,
         has_one = pool @ TidepoolError::InvalidLiquidityRequest,
         has_one = owner @ TidepoolError::InvalidLiquidityRequest)]
     pub request: Box<Account<'info, LiquidityRequest>>,
     /// Gets the refund: settlement tokens (deposit) or LP shares (withdrawal), any holder
     /// the owner chooses.
-    #[account(mut, constraint = refund_account.key() != pool.vault @ TidepoolError::InvalidReceiver)]
+    #[account(mut, dup, constraint = refund_account.key() != pool.vault @ TidepoolError::InvalidReceiver)]
     pub refund_account: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
 }

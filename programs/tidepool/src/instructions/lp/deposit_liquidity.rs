@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_SEED, LP_REQUEST_SEED, POOL_SEED};
+use crate::constants::{pause, CONFIG_ADDRESS, LP_REQUEST_SEED};
 use crate::error::TidepoolError;
 use crate::math::shares::quote_deposit;
 use crate::math::valuation::Valuation;
@@ -24,15 +24,16 @@ pub struct DepositLiquidity<'info> {
     /// Pays the deposit, the request's rent and the keeper fee.
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(address = CONFIG_ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
     #[account(address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
-    #[account(mut,
+    #[account(mut, dup,
+        constraint = funding_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = funding_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
         constraint = funding_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub funding_account: Box<Account<'info, TokenAccount>>,

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_SEED, POOL_SEED};
+use crate::constants::{pause, CONFIG_ADDRESS};
 use crate::error::TidepoolError;
 use crate::events::{LiquidityDeposited, LiquidityWithdrawn};
 use crate::math::shares::{quote_deposit_request, quote_withdraw_request, ShareState};
@@ -26,15 +26,15 @@ pub struct ExecuteLiquidityRequest<'info> {
     /// Receives the keeper fee.
     #[account(mut)]
     pub keeper: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(address = CONFIG_ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
+    #[account(mut, dup, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
-    #[account(mut, close = owner,
+    #[account(mut, dup, close = owner,
         has_one = pool @ TidepoolError::InvalidLiquidityRequest,
         has_one = owner @ TidepoolError::InvalidLiquidityRequest)]
     pub request: Box<Account<'info, LiquidityRequest>>,
@@ -43,7 +43,7 @@ pub struct ExecuteLiquidityRequest<'info> {
     pub owner: UncheckedAccount<'info>,
     /// The token account the request names: LP shares for a deposit, settlement tokens for
     /// a withdrawal.
-    #[account(mut, address = request.receiver @ TidepoolError::InvalidReceiver)]
+    #[account(mut, dup, address = request.receiver @ TidepoolError::InvalidReceiver)]
     pub receiver: Box<Account<'info, TokenAccount>>,
     /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,

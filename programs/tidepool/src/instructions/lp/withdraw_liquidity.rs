@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_SEED, LP_REQUEST_SEED, POOL_SEED};
+use crate::constants::{pause, CONFIG_ADDRESS, LP_REQUEST_SEED};
 use crate::error::TidepoolError;
 use crate::math::shares::quote_withdraw;
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
@@ -25,14 +25,14 @@ pub struct WithdrawLiquidity<'info> {
     /// Holds the shares; pays the request's rent and the keeper fee.
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(address = CONFIG_ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
+    #[account(mut, dup, address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
     /// Holds the shares to burn.
-    #[account(mut,
+    #[account(mut, dup,
         constraint = lp_account.mint == pool.lp_mint @ TidepoolError::InvalidMint,
         constraint = lp_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub lp_account: Box<Account<'info, TokenAccount>>,

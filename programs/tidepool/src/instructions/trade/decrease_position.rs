@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_SEED, POOL_SEED, POSITION_SEED};
+use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionDecreased};
 use crate::state::{Config, Market, Pool, Position};
@@ -14,22 +14,24 @@ use crate::trade::{apply_decrease, mark_market};
 pub struct DecreasePosition<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(address = CONFIG_ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,
-    #[account(mut,
+    #[account(mut, dup,
         seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
         bump = position.bump,
         has_one = owner @ TidepoolError::InvalidPosition,
         has_one = market @ TidepoolError::InvalidPosition)]
     pub position: Box<Account<'info, Position>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
     /// Receives the payout (any holder).
-    #[account(mut, constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+    #[account(mut, dup,
+        constraint = receiving_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
+        constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiving_account: Box<Account<'info, TokenAccount>>,
     /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
     pub price_update: UncheckedAccount<'info>,

@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{pause, ACCOUNT_VERSION, CONFIG_SEED, POOL_SEED, POSITION_SEED};
+use crate::constants::{pause, ACCOUNT_VERSION, CONFIG_ADDRESS, POSITION_SEED};
 use crate::error::TidepoolError;
 use crate::events::PositionIncreased;
 use crate::oracle::require_pegged;
@@ -16,20 +16,21 @@ use crate::trade::{apply_open, mark_market, require_initial_margin};
 pub struct OpenPosition<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(seeds = [CONFIG_SEED], bump = config.bump)]
+    #[account(address = CONFIG_ADDRESS)]
     pub config: Box<Account<'info, Config>>,
-    #[account(mut, seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
+    #[account(mut, dup)]
     pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, has_one = pool @ TidepoolError::MarketPoolMismatch)]
+    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,
     #[account(init_if_needed, payer = owner, space = Position::SIZE,
         seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[side.seed()]],
         bump)]
     pub position: Box<Account<'info, Position>>,
-    #[account(mut, address = pool.vault @ TidepoolError::InvalidVault)]
+    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
     /// Pays the collateral.
-    #[account(mut,
+    #[account(mut, dup,
+        constraint = funding_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = funding_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
         constraint = funding_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub funding_account: Box<Account<'info, TokenAccount>>,

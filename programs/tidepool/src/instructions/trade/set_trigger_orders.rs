@@ -11,7 +11,7 @@ use crate::state::{Market, Position};
 pub struct SetTriggerOrders<'info> {
     pub owner: Signer<'info>,
     pub market: Box<Account<'info, Market>>,
-    #[account(mut,
+    #[account(mut, dup,
         seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
         bump = position.bump,
         has_one = owner @ TidepoolError::InvalidPosition,

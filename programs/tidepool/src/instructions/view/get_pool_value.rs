@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::Mint;
 
-use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::state::Pool;
 use crate::valuation::{Marking, PoolMarks, PoolValueView};
@@ -11,7 +10,6 @@ use crate::valuation::{Marking, PoolMarks, PoolValueView};
 /// Remaining accounts: `[market_i, price_update_i]` for every market of the pool, in order.
 #[derive(Accounts)]
 pub struct GetPoolValue<'info> {
-    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
     pub pool: Box<Account<'info, Pool>>,
     #[account(address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,

@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::state::{Market, Pool, Position, PositionHealth};
 use crate::trade::mark_market;
@@ -9,7 +8,6 @@ use crate::trade::mark_market;
 /// liquidation), with fees accrued to now and the margin ratios of now.
 #[derive(Accounts)]
 pub struct GetPositionHealth<'info> {
-    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
     pub pool: Box<Account<'info, Pool>>,
     #[account(has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,

@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::state::{Market, Pool, Position};
 use crate::trade::{apply_decrease, mark_market, DecreaseOutcome};
@@ -8,7 +7,6 @@ use crate::trade::{apply_decrease, mark_market, DecreaseOutcome};
 /// View: what `decrease_position` would do now, computed by the same code on copies.
 #[derive(Accounts)]
 pub struct QuoteDecreasePosition<'info> {
-    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
     pub pool: Box<Account<'info, Pool>>,
     #[account(has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,

@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::POOL_SEED;
 use crate::error::TidepoolError;
 use crate::oracle::require_pegged;
 use crate::state::{Market, Pool, Position, PositionHealth, Side};
@@ -9,7 +8,6 @@ use crate::trade::{apply_open, mark_market, pool_utilization, OpenOutcome};
 /// View: what `open_position` would do now, computed by the same code on copies.
 #[derive(Accounts)]
 pub struct QuoteOpenPosition<'info> {
-    #[account(seeds = [POOL_SEED, &pool.pool_id.to_le_bytes()], bump = pool.bump)]
     pub pool: Box<Account<'info, Pool>>,
     #[account(has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,

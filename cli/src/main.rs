@@ -25,12 +25,12 @@ use solana_sdk::instruction::{Instruction, InstructionError};
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::signer::keypair::read_keypair_file;
 use solana_sdk::transaction::{Transaction, TransactionError};
+use tidepool::engine::pool_value::PoolValueView;
 use tidepool::math::{PRICE_DECIMALS, USD_DECIMALS};
 use tidepool::state::{
     LiquidityRequest, LiquidityRequestKind, Market, MarketParams, OracleGuards, Pool, PoolParams,
     Position, PositionHealth, Side,
 };
-use tidepool::valuation::PoolValueView;
 use tidepool_client::cli_config::{
     default_config_path, keypair_or_default, parse_feed_id, parse_price_account, read_config,
     url_or_default,

@@ -15,9 +15,9 @@ pub mod keeper;
 pub mod pda;
 
 pub use tidepool;
+pub use tidepool::engine::pool_value::PoolValueView;
 pub use tidepool::math;
 pub use tidepool::state::{Config, Market, MarketParams, OracleGuards, Pool, PoolParams};
-pub use tidepool::valuation::PoolValueView;
 pub use tidepool::ID as PROGRAM_ID;
 
 #[cfg(test)]

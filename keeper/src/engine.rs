@@ -10,9 +10,9 @@ use anchor_spl::associated_token::spl_associated_token_account::instruction::cre
 use anchor_spl::token::ID as TOKEN_PROGRAM_ID;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
+use tidepool::engine::marks::validate_price_update;
 use tidepool::error::TidepoolError;
 use tidepool::math::oracle::OraclePrice;
-use tidepool::oracle::validate_price_update;
 use tidepool::state::{LiquidityRequest, Market, Pool, Position};
 use tidepool_client::errors::describe;
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};

@@ -1,8 +1,8 @@
 //! SPEC section 7, checked from outside after every step.
 
 use anchor_lang::AccountDeserialize;
+use tidepool::engine::pool_value::PoolValueView;
 use tidepool::state::{Market, Pool, Position};
-use tidepool::valuation::PoolValueView;
 
 use anchor_lang::prelude::Pubkey;
 

@@ -7,11 +7,11 @@ use anchor_lang::AccountDeserialize;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::TransactionError;
+use tidepool::engine::pool_value::PoolValueView;
+use tidepool::engine::position::DecreaseOutcome;
 use tidepool::instructions::OpenQuote;
 use tidepool::state::{MarketParams, PoolParams};
 use tidepool::state::{Position, PositionHealth, Side};
-use tidepool::trade::DecreaseOutcome;
-use tidepool::valuation::PoolValueView;
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
 use tidepool_client::pda;
 

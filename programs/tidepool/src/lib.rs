@@ -13,20 +13,17 @@ use anchor_lang::prelude::*;
 use solana_compiler_builtins as _;
 
 pub mod constants;
+pub mod engine;
 pub mod error;
 pub mod events;
 pub mod instructions;
 pub mod math;
-pub mod oracle;
 pub mod state;
-pub mod token;
-pub mod trade;
-pub mod valuation;
 
+use engine::pool_value::PoolValueView;
+use engine::position::DecreaseOutcome;
 use instructions::*;
 use state::{MarketParams, PoolParams, PositionHealth, Side};
-use trade::DecreaseOutcome;
-use valuation::PoolValueView;
 
 declare_id!("37N8h9ubeEGqn8mdQqPe4NVXjv14mjXyzXwwni8j4JQK");
 

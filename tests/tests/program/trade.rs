@@ -794,7 +794,7 @@ async fn borrow_fees_accrue_on_the_curve_over_idle_time() {
         let t = f.new_trader(10_000 * USDC).await;
         f.open(&t, Long, size, 5_000 * USDC).await.unwrap();
         let pool = f.pool_state().await;
-        let util = tidepool::trade::pool_utilization(&pool).unwrap();
+        let util = tidepool::engine::position::pool_utilization(&pool).unwrap();
         let m = f.market_state(0).await;
         let rate = tidepool::math::rates::borrow_rate_bps(
             util,
@@ -948,7 +948,7 @@ async fn pool_value_follows_the_traders_pnl() {
     let later = f.pool_value().await;
     f.execute_request(&lp, &lp.lp_token).await.unwrap();
     let shares = f.env.token_balance(&lp.lp_token).await;
-    let quote = |v: &tidepool::valuation::PoolValueView| {
+    let quote = |v: &tidepool::engine::pool_value::PoolValueView| {
         tidepool::math::shares::quote_deposit(10_000 * USDC, 10, v.pool_value_max, v.share_supply)
             .unwrap()
             .shares_out

@@ -3,10 +3,10 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_ADDRESS;
 use anchor_spl::token::{Token, TokenAccount};
 
+use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
 use crate::events::ProtocolFeesCollected;
 use crate::state::{Config, Pool};
-use crate::token::pay_from_vault;
 
 /// The fee recipient collects the protocol's share of a pool's fees.
 #[event_cpi]

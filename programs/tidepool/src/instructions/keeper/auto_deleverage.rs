@@ -3,11 +3,11 @@ use anchor_lang::prelude::*;
 // The composite accounts struct brings its generated client modules with it.
 use super::keeper_close::*;
 use crate::constants::pause;
+use crate::engine::pool_value::{Marking, PoolMarks};
+use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
 use crate::events::PositionDeleveraged;
 use crate::math::valuation::profit_over_cap;
-use crate::trade::{apply_close, KeeperFee};
-use crate::valuation::{Marking, PoolMarks};
 
 /// Permissionless deleveraging, at the oracle's spot price, for the market's keeper fee:
 ///

@@ -3,10 +3,10 @@ use anchor_lang::prelude::*;
 // The composite accounts struct brings its generated client modules with it.
 use super::keeper_close::*;
 use crate::constants::pause;
+use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
 use crate::events::TriggerOrderExecuted;
 use crate::state::TriggerState;
-use crate::trade::{apply_close, KeeperFee};
 
 /// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
 /// has crossed, at the close fill price, for the market's keeper fee.

@@ -3,11 +3,12 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_ADDRESS;
 use anchor_spl::token::{Token, TokenAccount};
 
+use crate::engine::marks::mark_market;
+use crate::engine::position::DecreaseOutcome;
+use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
 use crate::state::{Config, Market, Pool, Position};
-use crate::token::pay_from_vault;
-use crate::trade::{mark_market, DecreaseOutcome};
 
 /// Accounts of every close a keeper drives (liquidation, trigger orders, deleveraging).
 /// Keepers are anyone; they are paid from the position.
@@ -42,9 +43,9 @@ pub struct KeeperClose<'info> {
     pub keeper_token_account: Box<Account<'info, TokenAccount>>,
     #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
     pub vault: Box<Account<'info, TokenAccount>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }

@@ -2,11 +2,11 @@ use anchor_lang::prelude::*;
 
 // The composite accounts struct brings its generated client modules with it.
 use super::keeper_close::*;
+use crate::engine::position::{apply_close, rebook_as_collateral, KeeperFee};
 use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionLiquidated};
 use crate::math::position::{liquidation_close_usd, owed_usd_to_tokens};
 use crate::math::{bps_of, Rounding};
-use crate::trade::{apply_close, rebook_as_collateral, KeeperFee};
 
 /// Permissionless: liquidate a position whose equity, marked at the oracle's spot price,
 /// is below its maintenance margin. Closes just enough to bring the rest back to initial

@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::marks::read_price;
 use crate::error::TidepoolError;
 use crate::events::MarketRefreshed;
-use crate::oracle::read_price;
 use crate::state::{Market, Pool, Position};
 
 /// Permissionless: read the market's oracle, update its last price and publish time and
@@ -18,7 +18,7 @@ pub struct RefreshMarket<'info> {
     pub pool: Box<Account<'info, Pool>>,
     #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,
-    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    /// CHECK: validated by `engine::marks::read_price` (owner, discriminator, feed, age, guards).
     pub price_update: UncheckedAccount<'info>,
 }
 

@@ -1,11 +1,11 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
+use crate::engine::token::{mint_shares, pay_from_vault};
 use crate::error::TidepoolError;
 use crate::events::LiquidityRequestCancelled;
 use crate::math::SafeMath;
 use crate::state::{LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::token::{mint_shares, pay_from_vault};
 
 /// The owner cancels its pending LP request at any time (never paused): a deposit's
 /// tokens go back, a withdrawal's shares are minted back; the rent and the keeper fee come

@@ -2,13 +2,13 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_ADDRESS, LP_REQUEST_SEED};
+use crate::engine::pool_value::{Marking, PoolMarks};
+use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
 use crate::math::shares::quote_deposit;
 use crate::math::valuation::Valuation;
 use crate::math::SafeMath;
 use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::token::pay_into_vault;
-use crate::valuation::{Marking, PoolMarks};
 
 /// Request a deposit: the tokens go into the vault now, the LP shares are minted when a
 /// keeper executes the request (`execute_liquidity_request`) with prices published at
@@ -43,7 +43,7 @@ pub struct DepositLiquidity<'info> {
     #[account(init, payer = owner, space = LiquidityRequest::SIZE,
         seeds = [LP_REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref()], bump)]
     pub request: Box<Account<'info, LiquidityRequest>>,
-    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    /// CHECK: validated by `engine::marks::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,

@@ -2,14 +2,14 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_ADDRESS};
+use crate::engine::pool_value::{Marking, PoolMarks};
+use crate::engine::token::{mint_shares, pay_from_vault};
 use crate::error::TidepoolError;
 use crate::events::{LiquidityDeposited, LiquidityWithdrawn};
 use crate::math::shares::{quote_deposit_request, quote_withdraw_request, ShareState};
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
 use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::token::{mint_shares, pay_from_vault};
-use crate::valuation::{Marking, PoolMarks};
 
 /// Permissionless: execute a pending LP request with prices (every market's and the
 /// settlement token's) published at least `lp_request_delay_seconds` after it, at the
@@ -45,7 +45,7 @@ pub struct ExecuteLiquidityRequest<'info> {
     /// a withdrawal.
     #[account(mut, dup, address = request.receiver @ TidepoolError::InvalidReceiver)]
     pub receiver: Box<Account<'info, TokenAccount>>,
-    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    /// CHECK: validated by `engine::marks::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }

@@ -2,13 +2,13 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_ADDRESS, LP_REQUEST_SEED};
+use crate::engine::pool_value::{Marking, PoolMarks};
+use crate::engine::token::burn_shares;
 use crate::error::TidepoolError;
 use crate::math::shares::quote_withdraw;
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
 use crate::state::{Config, LiquidityRequest, LiquidityRequestKind, Pool};
-use crate::token::burn_shares;
-use crate::valuation::{Marking, PoolMarks};
 
 /// Request a withdrawal: the LP shares are burnt now (they keep counting in the share
 /// supply until the request ends), the tokens are paid when a keeper executes the request
@@ -44,7 +44,7 @@ pub struct WithdrawLiquidity<'info> {
     #[account(init, payer = owner, space = LiquidityRequest::SIZE,
         seeds = [LP_REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref()], bump)]
     pub request: Box<Account<'info, LiquidityRequest>>,
-    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    /// CHECK: validated by `engine::marks::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,

@@ -2,11 +2,11 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
+use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
 use crate::math::{to_i64, SafeMath};
 use crate::state::{Config, Market, Pool, Position};
-use crate::token::pay_into_vault;
 
 /// Add collateral to a position. Needs no price: it only makes the position safer.
 #[event_cpi]

@@ -2,11 +2,12 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
+use crate::engine::marks::mark_market;
+use crate::engine::position::apply_decrease;
+use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionDecreased};
 use crate::state::{Config, Market, Pool, Position};
-use crate::token::pay_from_vault;
-use crate::trade::{apply_decrease, mark_market};
 
 /// Decrease or close a position. Closing returns the account's rent to the owner.
 #[event_cpi]
@@ -33,9 +34,9 @@ pub struct DecreasePosition<'info> {
         constraint = receiving_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiving_account: Box<Account<'info, TokenAccount>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }

@@ -2,12 +2,13 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::{pause, ACCOUNT_VERSION, CONFIG_ADDRESS, POSITION_SEED};
+use crate::engine::marks::mark_market;
+use crate::engine::marks::require_pegged;
+use crate::engine::position::{apply_open, require_initial_margin};
+use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
 use crate::events::PositionIncreased;
-use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position, Side};
-use crate::token::pay_into_vault;
-use crate::trade::{apply_open, mark_market, require_initial_margin};
 
 /// Open a position, or increase the owner's position on that market and side.
 #[event_cpi]
@@ -34,9 +35,9 @@ pub struct OpenPosition<'info> {
         constraint = funding_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
         constraint = funding_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub funding_account: Box<Account<'info, TokenAccount>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,

@@ -2,13 +2,14 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
+use crate::engine::marks::mark_market;
+use crate::engine::marks::require_pegged;
+use crate::engine::position::{require_initial_margin, settle_fees};
+use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
 use crate::math::{to_i64, SafeMath};
-use crate::oracle::require_pegged;
 use crate::state::{Config, Market, Pool, Position};
-use crate::token::pay_from_vault;
-use crate::trade::{mark_market, require_initial_margin, settle_fees};
 
 /// Remove collateral from a position while its equity, valued against the owner, still
 /// covers the initial margin.
@@ -35,9 +36,9 @@ pub struct RemoveCollateral<'info> {
         constraint = receiving_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
         constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiving_account: Box<Account<'info, TokenAccount>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }

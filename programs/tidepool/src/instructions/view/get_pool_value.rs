@@ -1,9 +1,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::Mint;
 
+use crate::engine::pool_value::{Marking, PoolMarks, PoolValueView};
 use crate::error::TidepoolError;
 use crate::state::Pool;
-use crate::valuation::{Marking, PoolMarks, PoolValueView};
 
 /// View: the pool's value (both ends of its plausible range), share prices and liquidity.
 ///
@@ -13,7 +13,7 @@ pub struct GetPoolValue<'info> {
     pub pool: Box<Account<'info, Pool>>,
     #[account(address = pool.lp_mint @ TidepoolError::InvalidLpMint)]
     pub lp_mint: Box<Account<'info, Mint>>,
-    /// CHECK: validated by `oracle::read_price` (owner, discriminator, feed, age, guards).
+    /// CHECK: validated by `engine::marks::read_price` (owner, discriminator, feed, age, guards).
     pub settlement_price_update: UncheckedAccount<'info>,
 }
 

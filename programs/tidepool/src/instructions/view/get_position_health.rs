@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::marks::mark_market;
 use crate::error::TidepoolError;
 use crate::state::{Market, Pool, Position, PositionHealth};
-use crate::trade::mark_market;
 
 /// View: a position's health now, marked at the oracle's spot price (the basis of
 /// liquidation), with fees accrued to now and the margin ratios of now.
@@ -13,9 +13,9 @@ pub struct GetPositionHealth<'info> {
     pub market: Box<Account<'info, Market>>,
     #[account(has_one = market @ TidepoolError::InvalidPosition)]
     pub position: Box<Account<'info, Position>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
 }
 

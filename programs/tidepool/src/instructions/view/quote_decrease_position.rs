@@ -1,8 +1,9 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::marks::mark_market;
+use crate::engine::position::{apply_decrease, DecreaseOutcome};
 use crate::error::TidepoolError;
 use crate::state::{Market, Pool, Position};
-use crate::trade::{apply_decrease, mark_market, DecreaseOutcome};
 
 /// View: what `decrease_position` would do now, computed by the same code on copies.
 #[derive(Accounts)]
@@ -12,9 +13,9 @@ pub struct QuoteDecreasePosition<'info> {
     pub market: Box<Account<'info, Market>>,
     #[account(has_one = market @ TidepoolError::InvalidPosition)]
     pub position: Box<Account<'info, Position>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
 }
 

@@ -1,9 +1,10 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::marks::mark_market;
+use crate::engine::marks::require_pegged;
+use crate::engine::position::{apply_open, pool_utilization, OpenOutcome};
 use crate::error::TidepoolError;
-use crate::oracle::require_pegged;
 use crate::state::{Market, Pool, Position, PositionHealth, Side};
-use crate::trade::{apply_open, mark_market, pool_utilization, OpenOutcome};
 
 /// View: what `open_position` would do now, computed by the same code on copies.
 #[derive(Accounts)]
@@ -14,9 +15,9 @@ pub struct QuoteOpenPosition<'info> {
     /// The position to increase, if any.
     #[account(has_one = market @ TidepoolError::InvalidPosition)]
     pub position: Option<Box<Account<'info, Position>>>,
-    /// CHECK: the market's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
-    /// CHECK: the settlement token's Pyth price, validated by `oracle::read_price`.
+    /// CHECK: the settlement token's Pyth price, validated by `engine::marks::read_price`.
     pub settlement_price_update: UncheckedAccount<'info>,
 }
 

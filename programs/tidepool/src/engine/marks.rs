@@ -1,4 +1,5 @@
-//! Reading Pyth prices safely (SPEC section 4).
+//! Marks: reading Pyth prices safely (SPEC section 4), and bringing a market up to now with
+//! them (`mark_market`).
 //!
 //! Prices come from `PriceUpdateV2` accounts owned by the Pyth Solana Receiver. A price
 //! is used only when it is fully verified, for the expected feed, not older than
@@ -15,7 +16,7 @@ use crate::math::oracle::{
     confidence_within, ema_deviation_within, peg_within, pyth_to_price, OraclePrice,
 };
 use crate::math::Rounding;
-use crate::state::{OracleGuards, Pool};
+use crate::state::{Market, OracleGuards, Pool};
 
 /// Validate `info` as a price for `feed_id` under `guards` and convert it to program
 /// precision: spot and EMA rounded down, confidence rounded up.
@@ -114,4 +115,29 @@ pub fn require_pegged(pool: &Pool, settlement: &OraclePrice) -> Result<()> {
         TidepoolError::SettlementDepegged
     );
     Ok(())
+}
+
+/// Read and validate the market's and the settlement token's prices, let the market observe
+/// its price (volatility) and accrue its borrow and funding indices to `now`. Every priced
+/// trading path starts here.
+pub fn mark_market(
+    pool: &mut Pool,
+    market: &mut Market,
+    price_update: &AccountInfo,
+    settlement_price_update: &AccountInfo,
+    now: i64,
+) -> Result<(OraclePrice, OraclePrice)> {
+    let price = read_price(
+        price_update,
+        &market.feed_id,
+        &market.params.oracle,
+        market.last_publish_time,
+        now,
+    )?;
+    let settlement = read_settlement_price(pool, settlement_price_update, now)?;
+    market.observe_price(&price, now)?;
+    pool.settlement_last_publish_time = settlement.publish_time;
+    pool.checkpoint_utilization(now)?;
+    market.accrue(now, pool.utilization_integral)?;
+    Ok((price, settlement))
 }

@@ -3,6 +3,7 @@
 
 use anchor_lang::prelude::*;
 
+use crate::engine::marks::{read_price, read_settlement_price};
 use crate::error::TidepoolError;
 use crate::math::oracle::OraclePrice;
 use crate::math::shares::share_price;
@@ -10,7 +11,6 @@ use crate::math::valuation::{
     pool_value, utilization_bps, withdrawable_liquidity, MarketExposure, Valuation,
 };
 use crate::math::Rounding;
-use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool};
 use anchor_lang::AccountSerialize;
 

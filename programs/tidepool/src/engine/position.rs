@@ -1,6 +1,6 @@
-//! Glue shared by the trading instructions: fee crediting, fee settlement into collateral,
-//! margin checks and vault payouts. The formulas themselves live in `math/` and on the
-//! state types.
+//! A position's life against its market and pool: fee crediting, fee settlement into
+//! collateral, open and close, and the margin checks. The formulas themselves live in
+//! `math/` and on the state types.
 
 use anchor_lang::prelude::*;
 
@@ -13,33 +13,7 @@ use crate::math::position::{
 use crate::math::pricing::within_acceptable;
 use crate::math::valuation::{notional_usd, tokens_to_usd};
 use crate::math::{add_signed, bps_of, to_i64, to_u64, Rounding, SafeMath, BPS_DENOMINATOR};
-use crate::oracle::{read_price, read_settlement_price};
 use crate::state::{Market, Pool, Position, PositionHealth};
-
-/// Read and validate the market's and the settlement token's prices, let the market observe
-/// its price (volatility) and accrue its borrow and funding indices to `now`. Every priced
-/// trading path starts here.
-pub fn mark_market(
-    pool: &mut Pool,
-    market: &mut Market,
-    price_update: &AccountInfo,
-    settlement_price_update: &AccountInfo,
-    now: i64,
-) -> Result<(OraclePrice, OraclePrice)> {
-    let price = read_price(
-        price_update,
-        &market.feed_id,
-        &market.params.oracle,
-        market.last_publish_time,
-        now,
-    )?;
-    let settlement = read_settlement_price(pool, settlement_price_update, now)?;
-    market.observe_price(&price, now)?;
-    pool.settlement_last_publish_time = settlement.publish_time;
-    pool.checkpoint_utilization(now)?;
-    market.accrue(now, pool.utilization_integral)?;
-    Ok((price, settlement))
-}
 
 /// Credit `fees` (already taken from a trader) to the protocol and the LPs.
 /// Returns the protocol's part (rounded down; the LPs keep the remainder).

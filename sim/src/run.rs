@@ -20,7 +20,8 @@ use tidepool_client::errors::describe;
 use tidepool_client::ix;
 use tidepool_client::keeper::{assess, pnl_cap_deleverage, Action};
 use tidepool_harness::{
-    custom_error_code, decode_events, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
+    custom_error_code, decode_events, AdlCap, Fixture, Lp, MarketSetup, PoolSetup, Trader,
+    TxResult, USDC,
 };
 
 use crate::data::{self, Candle};
@@ -834,8 +835,14 @@ async fn keeper_send(
         Action::None => return,
         Action::Liquidate => f.liquidate_on(m, keeper, &st.trader, side).await,
         Action::ExecuteTrigger { .. } => f.execute_trigger_on(m, keeper, &st.trader, side).await,
-        Action::DeleverageAtCap => f.deleverage_on(m, keeper, &st.trader, side, false).await,
-        Action::DeleverageOverPnlCap => f.deleverage_on(m, keeper, &st.trader, side, true).await,
+        Action::DeleverageAtCap => {
+            f.deleverage_on(m, keeper, &st.trader, side, AdlCap::PositionReserve)
+                .await
+        }
+        Action::DeleverageOverPnlCap => {
+            f.deleverage_on(m, keeper, &st.trader, side, AdlCap::PoolProfit)
+                .await
+        }
     };
     o.keeper_actions_sent += 1;
     if !c.record_in(&res, Some(&mut o.keeper_actions_refused)) {

@@ -624,15 +624,14 @@ impl Fixture {
         self.keeper_send(keeper, ixn).await
     }
 
-    /// `pool_cap`: pass every market (the pool-level profit cap) or none (reserve cap).
     pub async fn deleverage(
         &mut self,
         keeper: &Trader,
         t: &Trader,
         side: Side,
-        pool_cap: bool,
+        cap: AdlCap,
     ) -> TxResult {
-        self.deleverage_on(0, keeper, t, side, pool_cap).await
+        self.deleverage_on(0, keeper, t, side, cap).await
     }
 
     pub async fn deleverage_on(
@@ -641,12 +640,11 @@ impl Fixture {
         keeper: &Trader,
         t: &Trader,
         side: Side,
-        pool_cap: bool,
+        cap: AdlCap,
     ) -> TxResult {
-        let markets = if pool_cap {
-            self.pool.keys().markets
-        } else {
-            vec![]
+        let markets = match cap {
+            AdlCap::PoolProfit => self.pool.keys().markets,
+            AdlCap::PositionReserve => vec![],
         };
         let ixn = ix::auto_deleverage(&self.keeper_keys_on(market, keeper, t, side), &markets);
         self.keeper_send(keeper, ixn).await
@@ -771,4 +769,12 @@ pub async fn new_lp(env: &mut TestEnv, pool: &PoolFixture, tokens: u64) -> Lp {
         token,
         lp_token,
     }
+}
+
+/// Which cap an auto-deleveraging is asked under: the position's own reserve (no market
+/// accounts passed) or the pool's profit cap (every market of the pool passed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdlCap {
+    PositionReserve,
+    PoolProfit,
 }

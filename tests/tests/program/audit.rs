@@ -429,7 +429,8 @@ async fn audit_3_self_deleveraging_gets_no_more_than_a_close() {
         .snapshot(&[t.token, second_wallet.token, f.position_key(&t, Long)])
         .await;
     assert_error(
-        f.deleverage(&second_wallet, &t, Long, false).await,
+        f.deleverage(&second_wallet, &t, Long, AdlCap::PositionReserve)
+            .await,
         TidepoolError::DeleverageInMinHold,
     );
     snap.assert_unchanged(&mut f.env).await;
@@ -438,7 +439,9 @@ async fn audit_3_self_deleveraging_gets_no_more_than_a_close() {
     let close = f.quote_decrease(&t, Long, 10_000 * USDC).await.unwrap();
     let before =
         f.env.token_balance(&t.token).await + f.env.token_balance(&second_wallet.token).await;
-    f.deleverage(&second_wallet, &t, Long, false).await.unwrap();
+    f.deleverage(&second_wallet, &t, Long, AdlCap::PositionReserve)
+        .await
+        .unwrap();
     let got = f.env.token_balance(&t.token).await + f.env.token_balance(&second_wallet.token).await
         - before;
     assert!(
@@ -650,7 +653,8 @@ async fn audit_8_decrease_pause_stops_triggers_and_deleveraging() {
         TidepoolError::Paused,
     );
     assert_error(
-        f.deleverage(&keeper, &capped, Short, false).await,
+        f.deleverage(&keeper, &capped, Short, AdlCap::PositionReserve)
+            .await,
         TidepoolError::Paused,
     );
     snap.assert_unchanged(&mut f.env).await;
@@ -801,7 +805,9 @@ async fn deleverage_uses_one_price_per_market() {
         TidepoolError::MarketAccountsMismatch,
     );
     snap.assert_unchanged(&mut f.env).await;
-    f.deleverage(&keeper, &t, Long, true).await.unwrap();
+    f.deleverage(&keeper, &t, Long, AdlCap::PoolProfit)
+        .await
+        .unwrap();
 }
 
 /// The liquidation fee must fit under the base maintenance margin.

@@ -430,13 +430,16 @@ async fn deleverage_at_the_reserve_cap() {
         .snapshot(&[t.token, keeper.token, f.position_key(&t, Long)])
         .await;
     assert_error(
-        f.deleverage(&keeper, &t, Long, false).await,
+        f.deleverage(&keeper, &t, Long, AdlCap::PositionReserve)
+            .await,
         TidepoolError::NotDeleveragable,
     );
     snap.assert_unchanged(&mut f.env).await;
     price(&mut f, usd_e8(170)).await; // +13 %: past it
     let before = f.env.token_balance(&t.token).await;
-    f.deleverage(&keeper, &t, Long, false).await.unwrap();
+    f.deleverage(&keeper, &t, Long, AdlCap::PositionReserve)
+        .await
+        .unwrap();
     assert!(f.position(&t, Long).await.is_none());
     let payout = f.env.token_balance(&t.token).await - before;
     assert!(
@@ -471,24 +474,27 @@ async fn deleverage_at_the_pool_cap_takes_the_most_profitable_first() {
     // Under the cap: nothing to do.
     let snap = f.snapshot(&[early.token, late.token, keeper.token]).await;
     assert_error(
-        f.deleverage(&keeper, &early, Long, true).await,
+        f.deleverage(&keeper, &early, Long, AdlCap::PoolProfit)
+            .await,
         TidepoolError::NotDeleveragable,
     );
     snap.assert_unchanged(&mut f.env).await;
     // Up to 175: early is +16.6 %, late +6 %; together ~4.5k of profit on a ~200k pool.
     price(&mut f, usd_e8(175)).await;
     assert_error(
-        f.deleverage(&keeper, &late, Long, true).await,
+        f.deleverage(&keeper, &late, Long, AdlCap::PoolProfit).await,
         TidepoolError::NotMostProfitable,
     );
     let before = f.position(&early, Long).await.unwrap();
-    f.deleverage(&keeper, &early, Long, true).await.unwrap();
+    f.deleverage(&keeper, &early, Long, AdlCap::PoolProfit)
+        .await
+        .unwrap();
     let after = f.position(&early, Long).await;
     let reduced = after.map(|p| p.entry_notional_usd).unwrap_or(0);
     assert!(reduced < before.entry_notional_usd, "reduced");
     // Now at (or under) the cap: the next call has nothing to do.
     assert_error(
-        f.deleverage(&keeper, &late, Long, true).await,
+        f.deleverage(&keeper, &late, Long, AdlCap::PoolProfit).await,
         TidepoolError::NotDeleveragable,
     );
     f.check_invariants().await;

@@ -118,7 +118,10 @@ async fn random_sequences_keep_the_books() {
                         Ok(Action::ExecuteTrigger { .. }) => {
                             f.execute_trigger(&keeper, t, side).await
                         }
-                        Ok(Action::DeleverageAtCap) => f.deleverage(&keeper, t, side, false).await,
+                        Ok(Action::DeleverageAtCap) => {
+                            f.deleverage(&keeper, t, side, AdlCap::PositionReserve)
+                                .await
+                        }
                         _ => {
                             let tp = (price * 1.1 * PRICE_PRECISION as f64) as u64;
                             let sl = (price * 0.9 * PRICE_PRECISION as f64) as u64;

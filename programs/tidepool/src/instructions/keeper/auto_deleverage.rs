@@ -112,7 +112,7 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         &settlement,
         now,
     )?;
-    c.finish(&o, true)?;
+    c.finish(&o, OwnerPayout::Pay)?;
     let event = PositionDeleveraged {
         position: c.position.key(),
         owner: c.owner.key(),

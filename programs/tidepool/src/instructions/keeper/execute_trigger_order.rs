@@ -56,7 +56,7 @@ pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
         &settlement,
         now,
     )?;
-    c.finish(&o, true)?;
+    c.finish(&o, OwnerPayout::Pay)?;
     let event = TriggerOrderExecuted {
         position: c.position.key(),
         owner: c.owner.key(),

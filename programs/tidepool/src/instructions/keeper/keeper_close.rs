@@ -62,10 +62,9 @@ impl<'info> KeeperClose<'info> {
         )
     }
 
-    /// Move the tokens of a close: the keeper's fee, the owner's payout (unless
-    /// `pay_owner` is false: a partial liquidation keeps it as collateral), and the account
-    /// back to the owner when closed.
-    pub fn finish(&mut self, o: &DecreaseOutcome, pay_owner: bool) -> Result<()> {
+    /// Move the tokens of a close: the keeper's fee, the owner's payout (unless it stays
+    /// as collateral), and the account back to the owner when closed.
+    pub fn finish(&mut self, o: &DecreaseOutcome, payout: OwnerPayout) -> Result<()> {
         let pool_info = self.pool.to_account_info();
         pay_from_vault(
             &self.token_program,
@@ -75,7 +74,7 @@ impl<'info> KeeperClose<'info> {
             &self.pool,
             o.keeper_fee,
         )?;
-        if pay_owner {
+        if payout == OwnerPayout::Pay {
             pay_from_vault(
                 &self.token_program,
                 &self.vault,
@@ -90,4 +89,13 @@ impl<'info> KeeperClose<'info> {
         }
         Ok(())
     }
+}
+
+/// What a keeper's close does with what the owner is owed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerPayout {
+    /// Pay it to the owner's token account.
+    Pay,
+    /// Leave it in the position as collateral (a partial liquidation).
+    KeepAsCollateral,
 }

@@ -73,7 +73,12 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
     if !o.closed {
         rebook_as_collateral(&mut c.pool, &mut c.market, &mut c.position, o.payout)?;
     }
-    c.finish(&o, o.closed)?;
+    let payout = if o.closed {
+        OwnerPayout::Pay
+    } else {
+        OwnerPayout::KeepAsCollateral
+    };
+    c.finish(&o, payout)?;
 
     let event = PositionLiquidated {
         pool: c.pool.key(),

@@ -1,8 +1,12 @@
-//! The sequence model (`tidepool_harness::sequences`) driven by proptest: random sequences
-//! from a fixed seed, shrunk to a minimal failing sequence when one fails.
-//! `TIDEPOOL_SEQUENCES=N` runs N sequences (default 6, what CI runs);
-//! `TIDEPOOL_SEQUENCE_SEED=S` picks another seed. Each run prints ops, outcomes and ops/s.
+//! The sequence model (`tidepool_harness::sequences`) driven two ways on stable Rust:
+//!
+//! - proptest: random sequences from a fixed seed, shrunk to a minimal failing sequence
+//!   when one fails. `TIDEPOOL_SEQUENCES=N` runs N sequences (default 6, what CI runs);
+//!   `TIDEPOOL_SEQUENCE_SEED=S` picks another seed. Each run prints ops, outcomes and ops/s.
+//! - the fuzz corpus: every input in `fuzz/corpus/sequences/`, decoded as the cargo-fuzz
+//!   target decodes it, run through the same executor (no libFuzzer, no nightly).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -37,6 +41,40 @@ fn random_sequences_with_allowed_errors_and_wind_down() {
     if let Err(e) = result {
         panic!("{e}");
     }
+}
+
+/// Every input of the fuzz corpus, replayed. A failing input names its file; reproduce it
+/// with `cargo +nightly fuzz run sequences <file>` in `fuzz/` or with this test.
+#[test]
+fn fuzz_corpus_sequences_replay() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/sequences");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("corpus entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus in {}", dir.display());
+    let mut stats = Stats::default();
+    let started = Instant::now();
+    for file in &files {
+        let data = std::fs::read(file).expect("corpus file");
+        let ops = sequences::decode(&data);
+        // A broken invariant panics inside the run: name the input before passing it on.
+        let run = std::panic::catch_unwind(|| sequences::run(&ops));
+        match run {
+            Ok(Ok(s)) => stats.merge(s),
+            Ok(Err(e)) => panic!("{}: {e}\nops: {ops:#?}", file.display()),
+            Err(p) => {
+                eprintln!("{}: panicked\nops: {ops:#?}", file.display());
+                std::panic::resume_unwind(p)
+            }
+        }
+    }
+    stats.print(
+        &format!("{} corpus files", files.len()),
+        started.elapsed().as_secs_f64(),
+    );
 }
 
 // One set of bounds for both drivers: whatever proptest draws is already inside them, and

@@ -8,6 +8,7 @@
 pub mod env;
 pub mod invariants;
 pub mod pyth;
+pub mod sequences;
 pub mod setup;
 
 pub use env::*;

@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(e.msg, "Price update is too old");
         assert!(describe(code).starts_with(&format!("{code} OracleStale")));
         assert_eq!(describe(1), "custom error 1");
-        let last: u32 = TidepoolError::PoolProfitCapReached.into();
+        let last: u32 = TidepoolError::VaultAsUserAccount.into();
         assert_eq!(
             table().len() as u32,
             last - 6000 + 1,

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use super::{BoundPrices, Contribution, Market};
+use super::{BoundPrices, Contribution, Market, Pool};
 use crate::math::margin::MarginRatios;
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{
@@ -182,6 +182,33 @@ impl Position {
         let borrow = owed_usd_to_tokens(borrow_usd, settlement, decimals)?;
         let funding = -signed_usd_to_tokens(-funding_usd, settlement, decimals, true)?;
         Ok((borrow, cap_funding_received(0, funding, self.reserved)))
+    }
+
+    /// Health at the oracle's spot price under the market's margin ratios now: what
+    /// liquidation, the health view and the keeper's decision all judge by. `market` must
+    /// be brought up to the price's time first (`mark_market`, or `observe_price` and
+    /// `accrue` on a copy).
+    pub fn health_at_spot(
+        &self,
+        market: &Market,
+        pool: &Pool,
+        price: &OraclePrice,
+        settlement: &OraclePrice,
+    ) -> MathResult<PositionHealth> {
+        let ratios = market.margin_ratios(
+            price,
+            settlement,
+            pool,
+            self.is_long(),
+            self.entry_notional_usd,
+        )?;
+        self.health(
+            market,
+            price.spot,
+            ratios,
+            settlement,
+            pool.settlement_decimals,
+        )
     }
 
     /// Health at `mark`, all amounts valued against the trader.

@@ -22,16 +22,9 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
     let c = &mut ctx.accounts.close;
     let (price, settlement) = c.load_prices(now)?;
     let decimals = c.pool.settlement_decimals;
-    let ratios = c.market.margin_ratios(
-        &price,
-        &settlement,
-        &c.pool,
-        c.position.is_long(),
-        c.position.entry_notional_usd,
-    )?;
     let health = c
         .position
-        .health(&c.market, price.spot, ratios, &settlement, decimals)?;
+        .health_at_spot(&c.market, &c.pool, &price, &settlement)?;
     require!(health.is_liquidatable(), TidepoolError::PositionHealthy);
 
     let p = c.market.params;

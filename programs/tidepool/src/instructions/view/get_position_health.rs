@@ -31,18 +31,5 @@ pub fn get_position_health(ctx: Context<GetPositionHealth>) -> Result<PositionHe
         &ctx.accounts.settlement_price_update,
         now,
     )?;
-    let ratios = market.margin_ratios(
-        &price,
-        &settlement,
-        &pool,
-        position.is_long(),
-        position.entry_notional_usd,
-    )?;
-    super::answer(position.health(
-        &market,
-        price.spot,
-        ratios,
-        &settlement,
-        pool.settlement_decimals,
-    )?)
+    super::answer(position.health_at_spot(&market, &pool, &price, &settlement)?)
 }

@@ -2,10 +2,13 @@
 //! accrual, margin and health functions the instructions run).
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use tidepool::math::oracle::OraclePrice;
 use tidepool::math::valuation::profit_over_cap;
 use tidepool::math::MathResult;
 use tidepool::state::{BoundPrices, Market, Pool, Position, PositionHealth, TriggerState};
+
+use crate::ix::{self, KeeperCloseKeys, MarketOracle};
 
 /// The action a keeper can take on a position now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,26 @@ pub enum Action {
     None,
 }
 
+impl Action {
+    /// The instruction that carries the action out on the position `keys` name (`None`
+    /// for `Action::None`). `pool_markets`: every market of the position's pool, which the
+    /// pool-level deleveraging values; the other actions ignore it. The keeper crate, the
+    /// simulator and the randomized tests all build keeper instructions here.
+    pub fn instruction(
+        &self,
+        keys: &KeeperCloseKeys,
+        pool_markets: &[MarketOracle],
+    ) -> Option<Instruction> {
+        Some(match self {
+            Action::Liquidate => ix::liquidate(keys),
+            Action::ExecuteTrigger { .. } => ix::execute_trigger_order(keys),
+            Action::DeleverageAtCap => ix::auto_deleverage(keys, &[]),
+            Action::DeleverageOverPnlCap => ix::auto_deleverage(keys, pool_markets),
+            Action::None => return None,
+        })
+    }
+}
+
 /// Decide, as the program would at `now` with these prices. `market` is accrued on a copy.
 pub fn assess(
     pool: &Pool,
@@ -36,20 +59,7 @@ pub fn assess(
     let mut market = market.clone();
     market.observe_price(price, now)?;
     market.accrue(now, pool.utilization_integral_at(now)?)?;
-    let ratios = market.margin_ratios(
-        price,
-        settlement,
-        pool,
-        position.is_long(),
-        position.entry_notional_usd,
-    )?;
-    let health = position.health(
-        &market,
-        price.spot,
-        ratios,
-        settlement,
-        pool.settlement_decimals,
-    )?;
+    let health = position.health_at_spot(&market, pool, price, settlement)?;
     if health.is_liquidatable() {
         return Ok((Action::Liquidate, health));
     }

@@ -459,13 +459,10 @@ impl<C: Cluster> Keeper<C> {
                     &TOKEN_PROGRAM_ID,
                 ),
             ];
-            ixs.push(match action {
-                Action::Liquidate => ix::liquidate(&k),
-                Action::ExecuteTrigger { .. } => ix::execute_trigger_order(&k),
-                Action::DeleverageAtCap => ix::auto_deleverage(&k, &[]),
-                Action::DeleverageOverPnlCap => ix::auto_deleverage(&k, &pool_markets),
-                Action::None => continue,
-            });
+            let Some(ixn) = action.instruction(&k, &pool_markets) else {
+                continue;
+            };
+            ixs.push(ixn);
             self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs, &[])
                 .await;
         }

@@ -20,8 +20,7 @@ use tidepool_client::errors::describe;
 use tidepool_client::ix;
 use tidepool_client::keeper::{assess, pnl_cap_deleverage, Action};
 use tidepool_harness::{
-    custom_error_code, decode_events, AdlCap, Fixture, Lp, MarketSetup, PoolSetup, Trader,
-    TxResult, USDC,
+    custom_error_code, decode_events, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
 };
 
 use crate::data::{self, Candle};
@@ -831,18 +830,11 @@ async fn keeper_send(
     } = order;
     let st = &mut traders[trader];
     let before = f.position_on(m, &st.trader, side).await;
-    let res = match action {
-        Action::None => return,
-        Action::Liquidate => f.liquidate_on(m, keeper, &st.trader, side).await,
-        Action::ExecuteTrigger { .. } => f.execute_trigger_on(m, keeper, &st.trader, side).await,
-        Action::DeleverageAtCap => {
-            f.deleverage_on(m, keeper, &st.trader, side, AdlCap::PositionReserve)
-                .await
-        }
-        Action::DeleverageOverPnlCap => {
-            f.deleverage_on(m, keeper, &st.trader, side, AdlCap::PoolProfit)
-                .await
-        }
+    let Some(res) = f
+        .keeper_action_on(m, keeper, &st.trader, side, action)
+        .await
+    else {
+        return;
     };
     o.keeper_actions_sent += 1;
     if !c.record_in(&res, Some(&mut o.keeper_actions_refused)) {

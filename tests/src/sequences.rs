@@ -902,13 +902,18 @@ impl World {
                 );
                 let now = self.f.env.now().await;
                 let action = assess(&pool, &market, &position, &px, &st, now).map(|(a, _)| a);
+                // Nothing to do (or the pool-level case, which needs the pool's markets
+                // this op does not pass): a keeper trying to liquidate anyway must be
+                // refused.
                 let ixn = match action {
-                    Ok(Action::Liquidate) => ix::liquidate(&k),
-                    Ok(Action::ExecuteTrigger { .. }) => ix::execute_trigger_order(&k),
-                    Ok(Action::DeleverageAtCap) => ix::auto_deleverage(&k, &[]),
-                    // Nothing to do: a keeper trying anyway must be refused.
-                    _ => ix::liquidate(&k),
-                };
+                    Ok(
+                        a @ (Action::Liquidate
+                        | Action::ExecuteTrigger { .. }
+                        | Action::DeleverageAtCap),
+                    ) => a.instruction(&k, &[]),
+                    _ => None,
+                }
+                .unwrap_or_else(|| ix::liquidate(&k));
                 self.send_as(ixn, Who::Keeper).await
             }
             Op::Refresh { m } => {

@@ -13,6 +13,7 @@ use tidepool::instructions::OpenQuote;
 use tidepool::state::{MarketParams, PoolParams};
 use tidepool::state::{Position, PositionHealth, Side};
 use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys, MarketOracle, PoolKeys};
+use tidepool_client::keeper::Action;
 use tidepool_client::pda;
 
 use crate::env::{TestEnv, TxResult};
@@ -622,6 +623,21 @@ impl Fixture {
     ) -> TxResult {
         let ixn = ix::execute_trigger_order(&self.keeper_keys_on(market, keeper, t, side));
         self.keeper_send(keeper, ixn).await
+    }
+
+    /// Carry out a keeper's `action` on `t`'s position on `market`, with the instruction
+    /// the keeper crate builds for it (`Action::instruction`); `None` for `Action::None`.
+    pub async fn keeper_action_on(
+        &mut self,
+        market: usize,
+        keeper: &Trader,
+        t: &Trader,
+        side: Side,
+        action: Action,
+    ) -> Option<TxResult> {
+        let keys = self.keeper_keys_on(market, keeper, t, side);
+        let ixn = action.instruction(&keys, &self.pool.keys().markets)?;
+        Some(self.keeper_send(keeper, ixn).await)
     }
 
     pub async fn deleverage(

@@ -113,15 +113,16 @@ async fn random_sequences_keep_the_books() {
                         f.env.prices[&settle].oracle_price(),
                     );
                     let now = f.env.now().await;
-                    match assess(&pool, &market, &p, &px, &st, now).map(|(a, _)| a) {
-                        Ok(Action::Liquidate) => f.liquidate(&keeper, t, side).await,
-                        Ok(Action::ExecuteTrigger { .. }) => {
-                            f.execute_trigger(&keeper, t, side).await
-                        }
-                        Ok(Action::DeleverageAtCap) => {
-                            f.deleverage(&keeper, t, side, AdlCap::PositionReserve)
-                                .await
-                        }
+                    let action = assess(&pool, &market, &p, &px, &st, now).map(|(a, _)| a);
+                    match action {
+                        Ok(
+                            a @ (Action::Liquidate
+                            | Action::ExecuteTrigger { .. }
+                            | Action::DeleverageAtCap),
+                        ) => f
+                            .keeper_action_on(0, &keeper, t, side, a)
+                            .await
+                            .expect("an action"),
                         _ => {
                             let tp = (price * 1.1 * PRICE_PRECISION as f64) as u64;
                             let sl = (price * 0.9 * PRICE_PRECISION as f64) as u64;

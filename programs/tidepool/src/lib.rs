@@ -91,7 +91,6 @@ pub mod tidepool {
     }
 
     // ---- LP ---------------------------------------------------------------------------
-    #[access_control(ctx.accounts.validate())]
     pub fn deposit_liquidity(
         ctx: Context<DepositLiquidity>,
         amount: u64,
@@ -100,7 +99,6 @@ pub mod tidepool {
         instructions::deposit_liquidity(ctx, amount, min_shares_out)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn withdraw_liquidity(
         ctx: Context<WithdrawLiquidity>,
         shares: u64,
@@ -109,7 +107,6 @@ pub mod tidepool {
         instructions::withdraw_liquidity(ctx, shares, min_amount_out)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn execute_liquidity_request(ctx: Context<ExecuteLiquidityRequest>) -> Result<()> {
         instructions::execute_liquidity_request(ctx)
     }
@@ -119,7 +116,6 @@ pub mod tidepool {
     }
 
     // ---- trader -----------------------------------------------------------------------
-    #[access_control(ctx.accounts.validate())]
     pub fn open_position(
         ctx: Context<OpenPosition>,
         side: Side,
@@ -130,7 +126,6 @@ pub mod tidepool {
         instructions::open_position(ctx, side, size_usd, collateral, acceptable_price)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn decrease_position(
         ctx: Context<DecreasePosition>,
         size_usd: u64,
@@ -140,12 +135,10 @@ pub mod tidepool {
         instructions::decrease_position(ctx, size_usd, acceptable_price, min_amount_out)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
         instructions::add_collateral(ctx, amount)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<()> {
         instructions::remove_collateral(ctx, amount)
     }
@@ -167,12 +160,10 @@ pub mod tidepool {
         instructions::liquidate(ctx)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
         instructions::execute_trigger_order(ctx)
     }
 
-    #[access_control(ctx.accounts.validate())]
     pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         instructions::auto_deleverage(ctx)
     }

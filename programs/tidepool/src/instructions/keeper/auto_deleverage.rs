@@ -41,6 +41,7 @@ impl AutoDeleverage<'_> {
 }
 
 pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
+    ctx.accounts.validate()?;
     let now = Clock::get()?.unix_timestamp;
     let remaining = ctx.remaining_accounts;
     let c = &mut ctx.accounts.close;

@@ -33,6 +33,7 @@ impl ExecuteTriggerOrder<'_> {
 }
 
 pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
+    ctx.accounts.validate()?;
     let now = Clock::get()?.unix_timestamp;
     let c = &mut ctx.accounts.close;
     let (price, settlement) = c.load_prices(now)?;

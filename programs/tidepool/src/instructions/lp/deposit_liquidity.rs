@@ -64,6 +64,7 @@ pub fn deposit_liquidity(
     amount: u64,
     min_shares_out: u64,
 ) -> Result<()> {
+    ctx.accounts.validate()?;
     require!(amount > 0, TidepoolError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();

@@ -62,6 +62,7 @@ impl ExecuteLiquidityRequest<'_> {
 }
 
 pub fn execute_liquidity_request(ctx: Context<ExecuteLiquidityRequest>) -> Result<()> {
+    ctx.accounts.validate()?;
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let request = (**ctx.accounts.request).clone();

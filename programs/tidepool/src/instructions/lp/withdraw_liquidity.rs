@@ -65,6 +65,7 @@ pub fn withdraw_liquidity(
     shares: u64,
     min_amount_out: u64,
 ) -> Result<()> {
+    ctx.accounts.validate()?;
     require!(shares > 0, TidepoolError::ZeroAmount);
     require!(
         ctx.accounts.lp_account.amount >= shares,

@@ -50,6 +50,7 @@ impl AddCollateral<'_> {
 }
 
 pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
+    ctx.accounts.validate()?;
     require!(amount > 0, TidepoolError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let position_key = ctx.accounts.position.key();

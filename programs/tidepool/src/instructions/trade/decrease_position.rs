@@ -64,6 +64,7 @@ pub fn decrease_position(
     acceptable_price: u64,
     min_amount_out: u64,
 ) -> Result<()> {
+    ctx.accounts.validate()?;
     let now = Clock::get()?.unix_timestamp;
     let position_key = ctx.accounts.position.key();
     let market_key = ctx.accounts.market.key();

@@ -66,6 +66,7 @@ pub fn open_position(
     collateral: u64,
     acceptable_price: u64,
 ) -> Result<()> {
+    ctx.accounts.validate()?;
     let now = Clock::get()?.unix_timestamp;
     let position_key = ctx.accounts.position.key();
     let market_key = ctx.accounts.market.key();

@@ -58,6 +58,7 @@ impl RemoveCollateral<'_> {
 }
 
 pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<()> {
+    ctx.accounts.validate()?;
     require!(amount > 0, TidepoolError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let position_key = ctx.accounts.position.key();

@@ -15,7 +15,7 @@ use crate::error::TidepoolError;
 use crate::math::oracle::{
     confidence_within, ema_deviation_within, peg_within, pyth_to_price, OraclePrice,
 };
-use crate::math::Rounding;
+use crate::math::{cast, Rounding};
 use crate::state::{Market, OracleGuards, Pool};
 
 /// Validate `info` as a price for `feed_id` under `guards` and convert it to program
@@ -71,7 +71,7 @@ pub fn validate_price_update(
         msg.price > 0 && msg.ema_price > 0,
         TidepoolError::OracleNonPositivePrice
     );
-    let (raw_spot, raw_ema) = (msg.price as u64, msg.ema_price as u64);
+    let (raw_spot, raw_ema): (u64, u64) = (cast(msg.price)?, cast(msg.ema_price)?);
     require!(
         confidence_within(raw_spot, msg.conf, guards.max_confidence_bps),
         TidepoolError::OracleConfidenceTooWide

@@ -24,7 +24,7 @@
 
 use super::oracle::OraclePrice;
 use super::volatility::volatility_over;
-use super::{mul_div, to_u64, MathResult, Rounding, SafeMath};
+use super::{cast, mul_div, to_u64, MathResult, Rounding, SafeMath};
 use super::{BPS_DENOMINATOR, VOLATILITY_PRECISION};
 
 /// The risk parameters margin depends on (a market's, see `MarketParams`).
@@ -152,8 +152,8 @@ pub fn margin_ratios(
         .safe_add(size)?
         .min(cap);
     Ok(MarginRatios {
-        initial_bps: initial as u64,
-        maintenance_bps: maintenance.min(initial) as u64,
+        initial_bps: cast(initial)?,
+        maintenance_bps: cast(maintenance.min(initial))?,
     })
 }
 

@@ -109,6 +109,13 @@ pub fn div_round(a: u128, b: u128, rounding: Rounding) -> MathResult<u128> {
     mul_div(a, 1, b, rounding)
 }
 
+/// Convert between integer types, failing rather than truncating or changing sign: the
+/// checked form of a narrowing `as`.
+#[inline]
+pub fn cast<T, U: TryFrom<T>>(v: T) -> MathResult<U> {
+    U::try_from(v).map_err(|_| MathError::Overflow)
+}
+
 /// Narrow a `u128` to `u64`, failing rather than truncating.
 #[inline]
 pub fn to_u64(v: u128) -> MathResult<u64> {
@@ -211,6 +218,12 @@ mod tests {
         assert_eq!(add_signed(u64::MAX, 1), Err(MathError::Overflow));
         assert_eq!(to_i64(i64::MIN as i128), Ok(i64::MIN));
         assert_eq!(to_i64(i64::MAX as i128 + 1), Err(MathError::Overflow));
+        assert_eq!(cast::<i64, u64>(-1), Err(MathError::Overflow));
+        assert_eq!(cast::<i64, u64>(7), Ok(7));
+        assert_eq!(
+            cast::<u128, u64>(u64::MAX as u128 + 1),
+            Err(MathError::Overflow)
+        );
     }
 
     proptest! {

@@ -10,7 +10,7 @@ use crate::math::pricing::{execution_price, spread_bps};
 use crate::math::rates::{borrow_rate_bps, funding_delta, index_delta, INDEX_PRECISION};
 use crate::math::valuation::{side_pnl_tokens, MarketExposure, SideExposure, Valuation};
 use crate::math::volatility::{squared_log_return, update_variance};
-use crate::math::{mul_div, to_u64, MathResult, Rounding, SafeMath, BPS_DENOMINATOR};
+use crate::math::{cast, mul_div, to_u64, MathResult, Rounding, SafeMath, BPS_DENOMINATOR};
 
 /// What one position adds to its side's aggregates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -320,7 +320,7 @@ impl Market {
     pub fn observe_price(&mut self, price: &OraclePrice, now: i64) -> MathResult<()> {
         if self.last_price != 0 && price.publish_time > self.last_publish_time {
             let r2 = squared_log_return(self.last_price, price.spot)?;
-            let dt = (price.publish_time - self.last_publish_time) as u64;
+            let dt: u64 = cast(price.publish_time.safe_sub(self.last_publish_time)?)?;
             self.variance = update_variance(
                 self.variance,
                 r2,
@@ -353,7 +353,7 @@ impl Market {
         if dt <= 0 {
             return Ok(());
         }
-        let dt = dt as u64;
+        let dt: u64 = cast(dt)?;
         let utilization_bps = to_u64(mul_div(
             utilization_integral.saturating_sub(self.utilization_integral_snapshot),
             1,

@@ -15,6 +15,8 @@
 #                        (default: ${XDG_CACHE_HOME:-$HOME/.cache}/tidepool-sbf). When it is
 #                        already set up, setup.sh only checks it (a few seconds).
 #   SBPF_ARCH, SBF_JOBS  passed on to build.sh (default: v0, which the harness's Agave 3.1 loads)
+#   SBF_LINKER_EXTRA_ARGS  more sbpf-linker arguments, after the one this script adds
+#                        (--cpu-features=+allows-misaligned-mem-access)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$HERE/.."
@@ -73,11 +75,22 @@ phase_done setup
 
 phase "build tidepool.so (SBPF ${SBPF_ARCH:-v0})"
 rm -f "$SO"
+# The SBF VM loads and stores at any alignment; telling LLVM so turns every unaligned
+# read of account data (Borsh, token accounts, Pyth messages) into one instruction instead
+# of a byte-by-byte sequence: the .so 32 % smaller and open_position ~8k CU cheaper
+# (README, Cost). Cargo does not track linker arguments, so a change of them relinks.
+export SBF_LINKER_EXTRA_ARGS="--cpu-features=+allows-misaligned-mem-access${SBF_LINKER_EXTRA_ARGS:+ $SBF_LINKER_EXTRA_ARGS}"
+sbf_target="${SBF_TARGET_DIR:-$PWD/target/sbf-upstream}"
+stamp="$sbf_target/tidepool-linker-args"
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$SBF_LINKER_EXTRA_ARGS" ]]; then
+  rm -rf "$sbf_target"/bpfel-solana/release/.fingerprint/tidepool-*
+fi
 if ! "$SHARED/build.sh" tidepool 2>&1 | tee "$log"; then
   phase_done build
   unavailable "build.sh tidepool failed: $(reason)"
 fi
 [[ -f $SO ]] || unavailable "build.sh did not write $SO"
+echo "$SBF_LINKER_EXTRA_ARGS" > "$stamp"
 phase_done build
 size=$(stat -c %s "$SO")
 echo "sbf: $SO: $size bytes ($(awk -v b="$size" 'BEGIN { printf "%.2f MB", b / 1e6 }'))"

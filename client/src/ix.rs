@@ -433,6 +433,19 @@ pub fn open_position(
     )
 }
 
+/// The owner's side of an existing position (`OwnerPosition`), shared by decrease,
+/// add collateral and remove collateral.
+fn owner_position(owner: &Pubkey, m: &MarketKeys, side: Side) -> accounts::OwnerPosition {
+    accounts::OwnerPosition {
+        owner: *owner,
+        config: pda::config().0,
+        pool: m.pool,
+        market: m.market,
+        position: m.position(owner, side),
+        vault: pda::vault(&m.pool).0,
+    }
+}
+
 /// Decrease (or, with `size_usd` of at least the position's, close) a position.
 pub fn decrease_position(
     owner: &Pubkey,
@@ -445,12 +458,7 @@ pub fn decrease_position(
 ) -> Instruction {
     build(
         accounts::DecreasePosition {
-            owner: *owner,
-            config: pda::config().0,
-            pool: m.pool,
-            market: m.market,
-            position: m.position(owner, side),
-            vault: pda::vault(&m.pool).0,
+            trader: owner_position(owner, m, side),
             receiving_account: *receiving_account,
             price_update: m.price_update,
             settlement_price_update: m.settlement_price_update,
@@ -475,12 +483,7 @@ pub fn add_collateral(
 ) -> Instruction {
     build(
         accounts::AddCollateral {
-            owner: *owner,
-            config: pda::config().0,
-            pool: m.pool,
-            market: m.market,
-            position: m.position(owner, side),
-            vault: pda::vault(&m.pool).0,
+            trader: owner_position(owner, m, side),
             funding_account: *funding_account,
             token_program: TOKEN_PROGRAM_ID,
             event_authority: event_authority(),
@@ -499,12 +502,7 @@ pub fn remove_collateral(
 ) -> Instruction {
     build(
         accounts::RemoveCollateral {
-            owner: *owner,
-            config: pda::config().0,
-            pool: m.pool,
-            market: m.market,
-            position: m.position(owner, side),
-            vault: pda::vault(&m.pool).0,
+            trader: owner_position(owner, m, side),
             receiving_account: *receiving_account,
             price_update: m.price_update,
             settlement_price_update: m.settlement_price_update,

@@ -1,51 +1,29 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
+use super::owner_position::*;
+use crate::constants::pause;
 use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
 use crate::math::{to_i64, SafeMath};
-use crate::state::{Config, Market, Pool, Position};
 
 /// Add collateral to a position. Needs no price: it only makes the position safer.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct AddCollateral<'info> {
-    pub owner: Signer<'info>,
-    #[account(address = CONFIG_ADDRESS)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut, dup)]
-    pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
-    pub market: Box<Account<'info, Market>>,
+    pub trader: OwnerPosition<'info>,
     #[account(mut, dup,
-        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
-        bump = position.bump,
-        has_one = owner @ TidepoolError::InvalidPosition,
-        has_one = market @ TidepoolError::InvalidPosition)]
-    pub position: Box<Account<'info, Position>>,
-    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
-    pub vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, dup,
-        constraint = funding_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
-        constraint = funding_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint,
-        constraint = funding_account.owner == owner.key() @ TidepoolError::InvalidTokenOwner)]
+        constraint = funding_account.key() != trader.vault.key() @ TidepoolError::VaultAsUserAccount,
+        constraint = funding_account.mint == trader.pool.settlement_mint @ TidepoolError::InvalidMint,
+        constraint = funding_account.owner == trader.owner.key() @ TidepoolError::InvalidTokenOwner)]
     pub funding_account: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
 }
 
 impl AddCollateral<'_> {
     pub fn validate(&self) -> Result<()> {
-        pause::require_active(
-            pause::COLLATERAL,
-            &[
-                self.config.pause_flags,
-                self.pool.pause_flags,
-                self.market.pause_flags,
-            ],
-        )?;
-        Ok(())
+        self.trader.require_active(pause::COLLATERAL)
     }
 }
 
@@ -53,32 +31,33 @@ pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
     ctx.accounts.validate()?;
     require!(amount > 0, TidepoolError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
-    let position_key = ctx.accounts.position.key();
-    let market_key = ctx.accounts.market.key();
-    let pool_key = ctx.accounts.pool.key();
+    let position_key = ctx.accounts.trader.position.key();
+    let market_key = ctx.accounts.trader.market.key();
+    let pool_key = ctx.accounts.trader.pool.key();
     let a = &mut *ctx.accounts;
-    a.market.remove_position(&a.position)?;
-    a.position.collateral = a.position.collateral.safe_add(amount)?;
-    a.position.last_update_time = now;
-    a.market
-        .insert_position(&mut a.position, a.pool.settlement_decimals)?;
-    a.pool.total_collateral = a.pool.total_collateral.safe_add(amount)?;
+    let t = &mut a.trader;
+    t.market.remove_position(&t.position)?;
+    t.position.collateral = t.position.collateral.safe_add(amount)?;
+    t.position.last_update_time = now;
+    t.market
+        .insert_position(&mut t.position, t.pool.settlement_decimals)?;
+    t.pool.total_collateral = t.pool.total_collateral.safe_add(amount)?;
     pay_into_vault(
         &a.token_program,
         &a.funding_account,
-        &a.vault,
-        a.owner.to_account_info(),
+        &t.vault,
+        t.owner.to_account_info(),
         amount,
     )?;
     let event = CollateralChanged {
         pool: pool_key,
         market: market_key,
         position: position_key,
-        owner: a.owner.key(),
+        owner: t.owner.key(),
         delta: to_i64(amount as i128)?,
         borrow_fee_settled: 0,
         funding_settled: 0,
-        total_collateral: a.position.collateral,
+        total_collateral: t.position.collateral,
     };
     emit_cpi!(event);
     Ok(())

@@ -1,38 +1,23 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
+use super::owner_position::*;
+use crate::constants::pause;
 use crate::engine::marks::mark_market;
 use crate::engine::position::apply_decrease;
 use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
 use crate::events::{BadDebtAbsorbed, PositionDecreased};
-use crate::state::{Config, Market, Pool, Position};
 
 /// Decrease or close a position. Closing returns the account's rent to the owner.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct DecreasePosition<'info> {
-    #[account(mut)]
-    pub owner: Signer<'info>,
-    #[account(address = CONFIG_ADDRESS)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut, dup)]
-    pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
-    pub market: Box<Account<'info, Market>>,
-    #[account(mut, dup,
-        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
-        bump = position.bump,
-        has_one = owner @ TidepoolError::InvalidPosition,
-        has_one = market @ TidepoolError::InvalidPosition)]
-    pub position: Box<Account<'info, Position>>,
-    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
-    pub vault: Box<Account<'info, TokenAccount>>,
+    pub trader: OwnerPosition<'info>,
     /// Receives the payout (any holder).
     #[account(mut, dup,
-        constraint = receiving_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
-        constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+        constraint = receiving_account.key() != trader.vault.key() @ TidepoolError::VaultAsUserAccount,
+        constraint = receiving_account.mint == trader.pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiving_account: Box<Account<'info, TokenAccount>>,
     /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
@@ -43,15 +28,7 @@ pub struct DecreasePosition<'info> {
 
 impl DecreasePosition<'_> {
     pub fn validate(&self) -> Result<()> {
-        pause::require_active(
-            pause::DECREASE,
-            &[
-                self.config.pause_flags,
-                self.pool.pause_flags,
-                self.market.pause_flags,
-            ],
-        )?;
-        Ok(())
+        self.trader.require_active(pause::DECREASE)
     }
 }
 
@@ -66,23 +43,24 @@ pub fn decrease_position(
 ) -> Result<()> {
     ctx.accounts.validate()?;
     let now = Clock::get()?.unix_timestamp;
-    let position_key = ctx.accounts.position.key();
-    let market_key = ctx.accounts.market.key();
-    let pool_key = ctx.accounts.pool.key();
+    let position_key = ctx.accounts.trader.position.key();
+    let market_key = ctx.accounts.trader.market.key();
+    let pool_key = ctx.accounts.trader.pool.key();
     let a = &mut *ctx.accounts;
+    let t = &mut a.trader;
 
     let (price, settlement) = mark_market(
-        &mut a.pool,
-        &mut a.market,
+        &mut t.pool,
+        &mut t.market,
         &a.price_update,
         &a.settlement_price_update,
         now,
     )?;
 
     let o = apply_decrease(
-        &mut a.pool,
-        &mut a.market,
-        &mut a.position,
+        &mut t.pool,
+        &mut t.market,
+        &mut t.position,
         size_usd,
         acceptable_price,
         &price,
@@ -92,13 +70,13 @@ pub fn decrease_position(
     require!(o.payout >= min_amount_out, TidepoolError::SlippageExceeded);
     pay_from_vault(
         &a.token_program,
-        &a.vault,
+        &t.vault,
         &a.receiving_account,
-        a.pool.to_account_info(),
-        &a.pool,
+        t.pool.to_account_info(),
+        &t.pool,
         o.payout,
     )?;
-    let p = &a.position;
+    let p = &t.position;
     let event = PositionDecreased {
         pool: pool_key,
         market: market_key,
@@ -125,10 +103,10 @@ pub fn decrease_position(
         market: market_key,
         position: position_key,
         amount: o.bad_debt,
-        total_bad_debt: a.pool.bad_debt,
+        total_bad_debt: t.pool.bad_debt,
     });
     if o.closed {
-        a.position.close(a.owner.to_account_info())?;
+        t.position.close(t.owner.to_account_info())?;
     }
     emit_cpi!(event);
     if let Some(e) = bad_debt {

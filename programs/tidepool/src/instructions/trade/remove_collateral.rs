@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{pause, CONFIG_ADDRESS, POSITION_SEED};
+use super::owner_position::*;
+use crate::constants::pause;
 use crate::engine::marks::mark_market;
 use crate::engine::marks::require_pegged;
 use crate::engine::position::{require_initial_margin, settle_fees};
@@ -9,32 +10,17 @@ use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
 use crate::events::CollateralChanged;
 use crate::math::{to_i64, SafeMath};
-use crate::state::{Config, Market, Pool, Position};
 
 /// Remove collateral from a position while its equity, valued against the owner, still
 /// covers the initial margin.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct RemoveCollateral<'info> {
-    pub owner: Signer<'info>,
-    #[account(address = CONFIG_ADDRESS)]
-    pub config: Box<Account<'info, Config>>,
-    #[account(mut, dup)]
-    pub pool: Box<Account<'info, Pool>>,
-    #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
-    pub market: Box<Account<'info, Market>>,
-    #[account(mut, dup,
-        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[position.side.seed()]],
-        bump = position.bump,
-        has_one = owner @ TidepoolError::InvalidPosition,
-        has_one = market @ TidepoolError::InvalidPosition)]
-    pub position: Box<Account<'info, Position>>,
-    #[account(mut, dup, address = pool.vault @ TidepoolError::InvalidVault)]
-    pub vault: Box<Account<'info, TokenAccount>>,
+    pub trader: OwnerPosition<'info>,
     /// Receives the collateral (any holder).
     #[account(mut, dup,
-        constraint = receiving_account.key() != vault.key() @ TidepoolError::VaultAsUserAccount,
-        constraint = receiving_account.mint == pool.settlement_mint @ TidepoolError::InvalidMint)]
+        constraint = receiving_account.key() != trader.vault.key() @ TidepoolError::VaultAsUserAccount,
+        constraint = receiving_account.mint == trader.pool.settlement_mint @ TidepoolError::InvalidMint)]
     pub receiving_account: Box<Account<'info, TokenAccount>>,
     /// CHECK: the market's Pyth price, validated by `engine::marks::read_price`.
     pub price_update: UncheckedAccount<'info>,
@@ -45,15 +31,7 @@ pub struct RemoveCollateral<'info> {
 
 impl RemoveCollateral<'_> {
     pub fn validate(&self) -> Result<()> {
-        pause::require_active(
-            pause::COLLATERAL,
-            &[
-                self.config.pause_flags,
-                self.pool.pause_flags,
-                self.market.pause_flags,
-            ],
-        )?;
-        Ok(())
+        self.trader.require_active(pause::COLLATERAL)
     }
 }
 
@@ -61,49 +39,50 @@ pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<
     ctx.accounts.validate()?;
     require!(amount > 0, TidepoolError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
-    let position_key = ctx.accounts.position.key();
-    let market_key = ctx.accounts.market.key();
-    let pool_key = ctx.accounts.pool.key();
+    let position_key = ctx.accounts.trader.position.key();
+    let market_key = ctx.accounts.trader.market.key();
+    let pool_key = ctx.accounts.trader.pool.key();
     let a = &mut *ctx.accounts;
+    let t = &mut a.trader;
 
     let (price, settlement) = mark_market(
-        &mut a.pool,
-        &mut a.market,
+        &mut t.pool,
+        &mut t.market,
         &a.price_update,
         &a.settlement_price_update,
         now,
     )?;
-    require_pegged(&a.pool, &settlement)?;
-    let (borrow, funding) = settle_fees(&mut a.pool, &mut a.market, &mut a.position, &settlement)?;
+    require_pegged(&t.pool, &settlement)?;
+    let (borrow, funding) = settle_fees(&mut t.pool, &mut t.market, &mut t.position, &settlement)?;
 
     require!(
-        amount < a.position.collateral,
+        amount < t.position.collateral,
         TidepoolError::InsufficientCollateral
     );
-    a.market.remove_position(&a.position)?;
-    a.position.collateral -= amount;
-    a.position.last_update_time = now;
-    a.market
-        .insert_position(&mut a.position, a.pool.settlement_decimals)?;
-    a.pool.total_collateral = a.pool.total_collateral.safe_sub(amount)?;
-    require_initial_margin(&a.pool, &a.market, &a.position, &price, &settlement)?;
+    t.market.remove_position(&t.position)?;
+    t.position.collateral -= amount;
+    t.position.last_update_time = now;
+    t.market
+        .insert_position(&mut t.position, t.pool.settlement_decimals)?;
+    t.pool.total_collateral = t.pool.total_collateral.safe_sub(amount)?;
+    require_initial_margin(&t.pool, &t.market, &t.position, &price, &settlement)?;
     pay_from_vault(
         &a.token_program,
-        &a.vault,
+        &t.vault,
         &a.receiving_account,
-        a.pool.to_account_info(),
-        &a.pool,
+        t.pool.to_account_info(),
+        &t.pool,
         amount,
     )?;
     let event = CollateralChanged {
         pool: pool_key,
         market: market_key,
         position: position_key,
-        owner: a.owner.key(),
+        owner: t.owner.key(),
         delta: -to_i64(amount as i128)?,
         borrow_fee_settled: borrow,
         funding_settled: to_i64(funding)?,
-        total_collateral: a.position.collateral,
+        total_collateral: t.position.collateral,
     };
     emit_cpi!(event);
     Ok(())

@@ -2,8 +2,8 @@
 //! payer, the compute budget, the output format and the price accounts. From the global
 //! flags first, then the Solana CLI config (read with `solana-cli-config`), then defaults.
 //! Signers are signer paths as the Solana CLI takes them (`solana-clap-utils`): a keypair
-//! file, `prompt://` (seed phrase), `stdin`, or `usb://ledger` (with the `hardware-wallets`
-//! feature).
+//! file, `prompt://` (seed phrase) or `stdin`. `usb://ledger` is parsed too, but this build
+//! has no hidapi (solana-remote-wallet without its default features), so it reports that.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,8 +33,8 @@ pub struct ConfigArgs {
     /// config, then localhost.
     #[arg(long, short = 'u', global = true)]
     pub url: Option<String>,
-    /// Signer: a keypair file, `prompt://`, `stdin` or `usb://ledger`; default: Solana CLI
-    /// config, then ~/.config/solana/id.json.
+    /// Signer: a keypair file, `prompt://` or `stdin`; default: Solana CLI config, then
+    /// ~/.config/solana/id.json.
     #[arg(long, short = 'k', global = true, value_name = "KEYPAIR")]
     pub keypair: Option<String>,
     /// Who pays the transaction fees, as a signer path like `--keypair`; default: the signer.

@@ -4,6 +4,10 @@
 
 use tidepool::state::{MarketParams, OracleGuards, PoolParams};
 
+/// Compute units the CLI and the keeper ask for per transaction (`--compute-unit-limit`):
+/// above the heaviest instruction (a liquidation with a full pool of markets).
+pub const COMPUTE_UNIT_LIMIT: u32 = 400_000;
+
 /// One USD (or one 6-decimal token) in base units.
 const USDC: u64 = 1_000_000;
 

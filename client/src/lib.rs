@@ -6,10 +6,10 @@
 //! - [`math`]: the program's own math (re-exported, not rewritten).
 #![allow(clippy::too_many_arguments)]
 
-pub mod cli_config;
 pub mod decode;
 pub mod defaults;
 pub mod errors;
+pub mod feeds;
 pub mod ix;
 pub mod keeper;
 pub mod pda;

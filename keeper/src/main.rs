@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use clap::Parser;
+use solana_clap_utils::input_validators::normalize_to_url_if_moniker;
+use solana_clap_utils::keypair::keypair_from_path;
+use solana_cli_config::{Config as SolanaCliConfig, CONFIG_FILE};
 use solana_sdk::signature::Signer;
-use solana_sdk::signer::keypair::read_keypair_file;
-use tidepool_client::cli_config::{
-    default_config_path, keypair_or_default, parse_price_account, read_config, url_or_default,
-};
+use tidepool_client::defaults::COMPUTE_UNIT_LIMIT;
+use tidepool_client::feeds::parse_price_account;
 use tidepool_keeper::rpc::RpcCluster;
 use tidepool_keeper::{Keeper, KeeperConfig};
 
@@ -26,9 +27,10 @@ struct Args {
     /// RPC URL or moniker (mainnet-beta, devnet, testnet, localhost); default: Solana CLI config.
     #[arg(long, short = 'u')]
     url: Option<String>,
-    /// Keeper keypair file; default: Solana CLI config, then ~/.config/solana/id.json.
+    /// Keeper keypair: a file, `prompt://` or `stdin` (a keeper signs unattended, so not
+    /// `usb://`); default: Solana CLI config, then ~/.config/solana/id.json.
     #[arg(long, short = 'k')]
-    keypair: Option<PathBuf>,
+    keypair: Option<String>,
     /// Solana CLI config file.
     #[arg(long, short = 'C')]
     config: Option<PathBuf>,
@@ -59,11 +61,32 @@ fn stamp() -> String {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let cli = read_config(&args.config.clone().unwrap_or_else(default_config_path));
-    let url = url_or_default(args.url.as_deref(), &cli);
-    let keypair_path = keypair_or_default(args.keypair.as_deref(), &cli);
-    let keypair = read_keypair_file(&keypair_path)
-        .map_err(|e| format!("cannot read keypair {}: {e}", keypair_path.display()))?;
+    // The Solana CLI config, read by the Solana CLI's own crate; a missing file is no config.
+    let config_file = args
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .or_else(|| CONFIG_FILE.clone());
+    let cli = config_file
+        .and_then(|f| SolanaCliConfig::load(&f).ok())
+        .unwrap_or_else(|| SolanaCliConfig {
+            json_rpc_url: String::new(),
+            keypair_path: String::new(),
+            ..SolanaCliConfig::default()
+        });
+    let url = normalize_to_url_if_moniker(
+        args.url
+            .as_deref()
+            .or((!cli.json_rpc_url.is_empty()).then_some(cli.json_rpc_url.as_str()))
+            .unwrap_or("localhost"),
+    );
+    let keypair_path = args
+        .keypair
+        .clone()
+        .or((!cli.keypair_path.is_empty()).then(|| cli.keypair_path.clone()))
+        .unwrap_or_else(|| SolanaCliConfig::default().keypair_path);
+    let keypair = keypair_from_path(&Default::default(), &keypair_path, "keypair", false)
+        .map_err(|e| format!("cannot read keypair {keypair_path}: {e}"))?;
     println!(
         "{} keeper {} on {url}{}",
         stamp(),
@@ -74,7 +97,7 @@ async fn run(args: Args) -> Result<(), String> {
         dry_run: args.dry_run,
         price_accounts: args.price_accounts.into_iter().collect::<HashMap<_, _>>(),
         compute_unit_price: args.compute_unit_price,
-        compute_unit_limit: 400_000,
+        compute_unit_limit: COMPUTE_UNIT_LIMIT,
     };
     let mut keeper = Keeper::new(RpcCluster::new(url, keypair), config);
     loop {

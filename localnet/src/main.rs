@@ -8,7 +8,6 @@ use clap::Parser;
 use solana_sdk::pubkey::Pubkey;
 use solana_sdk::signature::Signer;
 use solana_sdk::signer::keypair::read_keypair_file;
-use tidepool_client::cli_config::{default_config_path, keypair_or_default, read_config};
 use tidepool_localnet::{rpc::METHODS, Config, Localnet, NodeConfig};
 
 #[derive(Parser, Debug)]
@@ -42,10 +41,11 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let upgrade_authority = args.upgrade_authority.or_else(|| {
-        let cli = read_config(&default_config_path());
-        read_keypair_file(keypair_or_default(None, &cli))
-            .ok()
-            .map(|k| k.pubkey())
+        let cli = solana_cli_config::CONFIG_FILE
+            .as_ref()
+            .and_then(|f| solana_cli_config::Config::load(f).ok())
+            .unwrap_or_default();
+        read_keypair_file(cli.keypair_path).ok().map(|k| k.pubkey())
     });
     let config = Config {
         host: args.bind_address,

@@ -948,7 +948,7 @@ struct PythPrice {
 
 impl PythPrice {
     fn to_state(&self, now: i64) -> Result<tidepool_harness::PriceState, RpcError> {
-        let feed = tidepool_client::cli_config::parse_feed_id(&self.feed_id)
+        let feed = tidepool_client::feeds::parse_feed_id(&self.feed_id)
             .map_err(RpcError::invalid_params)?;
         let mut state =
             tidepool_harness::PriceState::new(feed, self.price, self.publish_time.unwrap_or(now));

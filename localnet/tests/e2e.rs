@@ -366,19 +366,64 @@ async fn cli_admin_lp_trader_and_two_keepers() {
         ],
     )
     .await;
-    w.cli(
-        "bob",
-        &[
-            "set-triggers",
-            "--pool-id",
-            "0",
-            "--side",
-            "long",
-            "--stop-loss",
-            "140",
-        ],
-    )
-    .await;
+    // Paid by the LP, with a priority fee and a smaller compute budget: the global flags
+    // reach the transaction the CLI sends.
+    let lp_file = w.path("lp").display().to_string();
+    let r = w
+        .cli(
+            "bob",
+            &[
+                "set-triggers",
+                "--pool-id",
+                "0",
+                "--side",
+                "long",
+                "--stop-loss",
+                "140",
+                "--fee-payer",
+                &lp_file,
+                "--with-compute-unit-price",
+                "1000",
+                "--compute-unit-limit",
+                "300000",
+            ],
+        )
+        .await;
+    let tx = w
+        .call(
+            "getTransaction",
+            json!([r["signature"], { "encoding": "json" }]),
+        )
+        .await;
+    let message = &tx["transaction"]["message"];
+    let keys: Vec<&str> = message["accountKeys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k.as_str().expect("key"))
+        .collect();
+    assert_eq!(keys[0], lp.pubkey().to_string(), "the fee payer pays");
+    assert!(keys.contains(&bob.pubkey().to_string().as_str()));
+    let budget: Vec<Vec<u8>> = message["instructions"]
+        .as_array()
+        .expect("instructions")
+        .iter()
+        .filter(|ix| {
+            keys[ix["programIdIndex"].as_u64().expect("index") as usize]
+                == "ComputeBudget111111111111111111111111111111"
+        })
+        .map(|ix| {
+            bs58::decode(ix["data"].as_str().expect("data"))
+                .into_vec()
+                .expect("base58")
+        })
+        .collect();
+    // SetComputeUnitLimit (2, u32 LE) then SetComputeUnitPrice (3, u64 LE).
+    let mut limit = vec![2u8];
+    limit.extend(300_000u32.to_le_bytes());
+    let mut price = vec![3u8];
+    price.extend(1000u64.to_le_bytes());
+    assert_eq!(budget, vec![limit, price], "{message}");
     let alice_key = alice.pubkey().to_string();
     let before = w.cli("alice", &["positions", "--pool-id", "0"]).await;
     assert_eq!(before[0]["health"]["liquidatable"], false, "{before}");

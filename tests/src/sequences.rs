@@ -644,6 +644,8 @@ struct Ledger {
     requested: BTreeMap<(Pubkey, Pubkey), ShareState>,
     /// The first inconsistency found in an event.
     error: Option<String>,
+    /// How often the rarer terms of the identities came up (`"events: …"` in the stats).
+    seen: BTreeMap<String, u64>,
 }
 
 impl Ledger {
@@ -668,6 +670,16 @@ impl Ledger {
         bad_debt: u64,
     ) {
         let keeper_fee = keeper.map_or(0, |(_, fee)| fee);
+        for (hit, what) in [
+            (bad_debt > 0, "close with bad debt"),
+            (fees_unpaid > 0, "close with fees unpaid"),
+            (funding < 0, "close receiving funding"),
+            (keeper_fee > 0, "close paying a keeper"),
+        ] {
+            if hit {
+                *self.seen.entry(format!("events: {what}")).or_default() += 1;
+            }
+        }
         Self::add(&mut self.flow, owner, pool, payout as i128);
         Self::add(
             &mut self.explained,
@@ -1843,6 +1855,10 @@ pub fn run_traced(ops: &[Op]) -> Result<(Stats, u64), String> {
         }
         for p in 0..POOLS {
             w.wind_down(p).await?;
+        }
+        let seen = std::mem::take(&mut w.ledger.seen);
+        for (k, v) in seen {
+            *w.outcomes.entry(k).or_default() += v;
         }
         let after = w.tokens().await;
         if after != before {

@@ -115,6 +115,16 @@ impl Runtime {
         rt
     }
 
+    /// Make `payer` the fee payer (funded as the first one was), for runs whose every key
+    /// must be the same from one run to the next.
+    pub fn set_payer(&mut self, payer: Keypair) {
+        self.set_account(
+            &payer.pubkey(),
+            Account::new(PAYER_LAMPORTS, 0, &solana_system_interface::program::ID),
+        );
+        self.payer = payer;
+    }
+
     /// Add program `name` under `program_id`: its SBF build when `SBF_OUT_DIR` or
     /// `BPF_OUT_DIR` holds `<name>.so`, else `entry` natively.
     pub fn add_program(

@@ -61,10 +61,24 @@ pub struct TestEnv {
     /// Inner-instruction data of the last transaction `send` got through, where the
     /// program's `emit_cpi!` events are (read them with [`decode_events`]).
     pub last_inner: Vec<Vec<u8>>,
+    /// `Some((seed, n))`: every keypair the harness makes is derived from the seed and a
+    /// counter (see [`TestEnv::new_keypair`]), so a run's addresses repeat exactly.
+    key_seed: Option<(u64, u64)>,
 }
 
 impl TestEnv {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A runtime whose every keypair (fee payer, mint authority, mints, token accounts,
+    /// users, price accounts) derives from `seed`: two runs with one seed make the same
+    /// accounts at the same addresses (and the same PDA bump searches).
+    pub async fn start_seeded(seed: u64) -> Self {
+        Self::start_with(Some(seed)).await
+    }
+
+    async fn start_with(seed: Option<u64>) -> Self {
         let (rt, _) = runtime();
         let mut env = Self {
             rt,
@@ -74,10 +88,40 @@ impl TestEnv {
             positions: Default::default(),
             lp_requests: Default::default(),
             last_inner: Vec::new(),
+            key_seed: seed.map(|s| (s, 0)),
         };
+        if env.key_seed.is_some() {
+            let payer = env.new_keypair();
+            env.rt.set_payer(payer);
+            env.mint_authority = env.new_keypair();
+        }
         // A round start time makes timings readable.
         env.set_time(1_700_000_000).await;
         env
+    }
+
+    /// A new keypair: random, or the next one derived from the seed of
+    /// [`TestEnv::start_seeded`].
+    pub fn new_keypair(&mut self) -> Keypair {
+        let Some((seed, n)) = self.key_seed.as_mut() else {
+            return Keypair::new();
+        };
+        *n += 1;
+        let mut secret = [0u8; 32];
+        secret[..8].copy_from_slice(b"tidepool");
+        secret[8..16].copy_from_slice(&seed.to_le_bytes());
+        secret[16..24].copy_from_slice(&n.to_le_bytes());
+        Keypair::new_from_array(secret)
+    }
+
+    /// A new address for an account the harness writes itself (a price account): unique
+    /// in the process, or derived from the seed.
+    pub fn new_address(&mut self) -> Pubkey {
+        if self.key_seed.is_some() {
+            self.new_keypair().pubkey()
+        } else {
+            Pubkey::new_unique()
+        }
     }
 
     pub fn payer(&self) -> Pubkey {
@@ -246,7 +290,8 @@ impl TestEnv {
 
     /// A fresh keypair with SOL for rent and fees.
     pub async fn new_user(&mut self) -> Keypair {
-        self.fund_user(Keypair::new()).await
+        let user = self.new_keypair();
+        self.fund_user(user).await
     }
 
     /// `user` with SOL for rent and fees. A fixed key makes the bump searches of the PDAs
@@ -260,7 +305,7 @@ impl TestEnv {
     // ---- tokens -------------------------------------------------------------------
 
     pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
-        let mint = Keypair::new();
+        let mint = self.new_keypair();
         let rent = self.rt.rent();
         let ixs = [
             system_instruction::create_account(
@@ -284,7 +329,7 @@ impl TestEnv {
     }
 
     pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
-        let account = Keypair::new();
+        let account = self.new_keypair();
         let rent = self.rt.rent();
         let ixs = [
             system_instruction::create_account(

@@ -1,13 +1,17 @@
 //! The sequence model: random instruction sequences from a model of every actor. Two
-//! markets in one pool, three LPs, four traders, two keepers, the admin; prices that jump,
-//! lag their EMA, widen their confidence or go stale; time that jumps.
+//! pools (each its own settlement mint) of two markets each, three LPs, four traders, a
+//! keeper, the admin and the fee recipient, every one with accounts in both pools; prices
+//! that jump, lag their EMA, widen their confidence or go stale; time that jumps. Every key
+//! derives from [`KEY_SEED`], so a sequence runs the same every time.
 //!
 //! Each op names the error codes it may legitimately get; anything else (an arithmetic
 //! error, an unexpected code, a runtime error without a code) fails the run. The harness
-//! checks SPEC 7 after every step that goes through (a break panics). Every sequence ends
-//! with a wind-down: every position closed (or liquidated), every LP request executed or
-//! cancelled, every LP share withdrawn, the protocol's fees collected; then the pool holds
-//! nothing but what its locked shares own, and no token was created or lost.
+//! checks SPEC 7 on both pools after every step that goes through (a break panics), and
+//! books every event the step emitted. Every sequence ends with a wind-down of each pool:
+//! every position closed (or liquidated), every LP request executed or cancelled, every LP
+//! share withdrawn, the protocol's fees collected; then each pool holds nothing but what
+//! its locked shares own, no token was created or lost, and every actor's net result is
+//! what the events say, to the unit (see [`run`]).
 //!
 //! One model, three drivers: the seeded proptest (`tests/tests/program/sequences.rs`, which
 //! shrinks a failing sequence), the cargo-fuzz target (`fuzz/fuzz_targets/sequences.rs`),
@@ -22,16 +26,20 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use arbitrary::{Arbitrary, Unstructured};
 use proptest::prelude::*;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 use tidepool::error::TidepoolError;
-use tidepool::state::{LiquidityRequest, Position, Side};
-use tidepool_client::ix::{self, KeeperCloseKeys};
+use tidepool::math::shares::{quote_deposit_request, quote_withdraw_request, ShareState};
+use tidepool::state::{LiquidityRequest, LiquidityRequestKind, Position, Side};
+use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys};
 use tidepool_client::keeper::{assess, Action};
 use tidepool_client::pda;
 
-use crate::env::{custom_error_code, TxResult};
+use crate::env::{custom_error_code, decode_events, TestEnv, TxResult};
+use crate::invariants::check_invariants;
 use crate::setup::*;
 
+pub const POOLS: usize = 2;
+/// Markets per pool.
 pub const MARKETS: usize = 2;
 pub const LPS: usize = 3;
 pub const TRADERS: usize = 4;
@@ -45,6 +53,7 @@ pub mod bounds {
 
     use tidepool::constants::pause;
 
+    pub const POOL: RangeInclusive<usize> = 0..=super::POOLS - 1;
     pub const TRADER: RangeInclusive<usize> = 0..=super::TRADERS - 1;
     pub const MARKET: RangeInclusive<usize> = 0..=super::MARKETS - 1;
     pub const LP: RangeInclusive<usize> = 0..=super::LPS - 1;
@@ -89,6 +98,7 @@ pub mod bounds {
 #[derive(Debug, Clone, PartialEq, Eq, Arbitrary)]
 pub enum Op {
     Open {
+        p: usize,
         t: usize,
         m: usize,
         long: bool,
@@ -96,24 +106,28 @@ pub enum Op {
         collateral: u64,
     },
     Decrease {
+        p: usize,
         t: usize,
         m: usize,
         long: bool,
         part: u64,
     },
     AddCollateral {
+        p: usize,
         t: usize,
         m: usize,
         long: bool,
         amount: u64,
     },
     RemoveCollateral {
+        p: usize,
         t: usize,
         m: usize,
         long: bool,
         amount: u64,
     },
     SetTriggers {
+        p: usize,
         t: usize,
         m: usize,
         long: bool,
@@ -121,31 +135,38 @@ pub enum Op {
         sl_pct: u64,
     },
     RequestDeposit {
+        p: usize,
         lp: usize,
         amount: u64,
     },
     RequestWithdrawal {
+        p: usize,
         lp: usize,
         share_pct: u64,
     },
     ExecuteRequest {
+        p: usize,
         lp: usize,
     },
     CancelRequest {
+        p: usize,
         lp: usize,
     },
     /// Move a market's spot by `bps` (±), its EMA lagging half-way.
     Price {
+        p: usize,
         m: usize,
         bps: i64,
     },
     /// Widen (or narrow) a market's confidence to `bps` of the price.
     Confidence {
+        p: usize,
         m: usize,
         bps: u64,
     },
     /// Put an update older than the market's max age in its price account.
     StaleOracle {
+        p: usize,
         m: usize,
     },
     Time {
@@ -153,26 +174,33 @@ pub enum Op {
     },
     /// The keeper's decision on one position, then its instruction.
     Keeper {
+        p: usize,
         t: usize,
         m: usize,
         long: bool,
     },
     Refresh {
+        p: usize,
         m: usize,
     },
     Pause {
+        p: usize,
         m: Option<usize>,
         flags: u16,
     },
-    CollectFees,
+    CollectFees {
+        p: usize,
+    },
     /// The admin changes pool parameters (within their bounds).
     PoolParams {
+        p: usize,
         max_utilization_bps: u16,
         delay: u32,
         deposit_fee_bps: u16,
     },
     /// The admin changes a market's parameters (within their bounds).
     MarketParams {
+        p: usize,
         m: usize,
         profit_factor_bps: u32,
         min_hold: u32,
@@ -183,6 +211,7 @@ pub enum Op {
     /// owner's token account for a keeper's close): it must be refused.
     LookAlike {
         kind: u8,
+        p: usize,
         t: usize,
         m: usize,
     },
@@ -214,17 +243,20 @@ impl Op {
     /// as it is; what `arbitrary` makes of raw bytes is mapped in).
     pub fn bounded(self) -> Op {
         use bounds as b;
+        let p = |p| within(p, b::POOL);
         let t = |t| within(t, b::TRADER);
         let m = |m| within(m, b::MARKET);
         let lp = |lp| within(lp, b::LP);
         match self {
             Op::Open {
+                p: pp,
                 t: tt,
                 m: mm,
                 long,
                 size,
                 collateral,
             } => Op::Open {
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
                 long,
@@ -232,106 +264,153 @@ impl Op {
                 collateral: within(collateral, b::COLLATERAL),
             },
             Op::Decrease {
+                p: pp,
                 t: tt,
                 m: mm,
                 long,
                 part,
             } => Op::Decrease {
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
                 long,
                 part: within(part, b::PART_PCT),
             },
             Op::AddCollateral {
+                p: pp,
                 t: tt,
                 m: mm,
                 long,
                 amount,
             } => Op::AddCollateral {
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
                 long,
                 amount: within(amount, b::COLLATERAL_CHANGE),
             },
             Op::RemoveCollateral {
+                p: pp,
                 t: tt,
                 m: mm,
                 long,
                 amount,
             } => Op::RemoveCollateral {
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
                 long,
                 amount: within(amount, b::COLLATERAL_CHANGE),
             },
             Op::SetTriggers {
+                p: pp,
                 t: tt,
                 m: mm,
                 long,
                 tp_pct,
                 sl_pct,
             } => Op::SetTriggers {
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
                 long,
                 tp_pct: within(tp_pct, b::TRIGGER_PCT),
                 sl_pct: within(sl_pct, b::TRIGGER_PCT),
             },
-            Op::RequestDeposit { lp: l, amount } => Op::RequestDeposit {
+            Op::RequestDeposit {
+                p: pp,
+                lp: l,
+                amount,
+            } => Op::RequestDeposit {
+                p: p(pp),
                 lp: lp(l),
                 amount: within(amount, b::DEPOSIT),
             },
-            Op::RequestWithdrawal { lp: l, share_pct } => Op::RequestWithdrawal {
+            Op::RequestWithdrawal {
+                p: pp,
+                lp: l,
+                share_pct,
+            } => Op::RequestWithdrawal {
+                p: p(pp),
                 lp: lp(l),
                 share_pct: within(share_pct, b::PART_PCT),
             },
-            Op::ExecuteRequest { lp: l } => Op::ExecuteRequest { lp: lp(l) },
-            Op::CancelRequest { lp: l } => Op::CancelRequest { lp: lp(l) },
-            Op::Price { m: mm, bps } => Op::Price {
+            Op::ExecuteRequest { p: pp, lp: l } => Op::ExecuteRequest {
+                p: p(pp),
+                lp: lp(l),
+            },
+            Op::CancelRequest { p: pp, lp: l } => Op::CancelRequest {
+                p: p(pp),
+                lp: lp(l),
+            },
+            Op::Price { p: pp, m: mm, bps } => Op::Price {
+                p: p(pp),
                 m: m(mm),
                 bps: within(bps, b::PRICE_BPS),
             },
-            Op::Confidence { m: mm, bps } => Op::Confidence {
+            Op::Confidence { p: pp, m: mm, bps } => Op::Confidence {
+                p: p(pp),
                 m: m(mm),
                 bps: within(bps, b::CONFIDENCE_BPS),
             },
-            Op::StaleOracle { m: mm } => Op::StaleOracle { m: m(mm) },
+            Op::StaleOracle { p: pp, m: mm } => Op::StaleOracle { p: p(pp), m: m(mm) },
             Op::Time { seconds } => Op::Time {
                 seconds: within(seconds, b::TIME),
             },
-            Op::Keeper { t: tt, m: mm, long } => Op::Keeper {
+            Op::Keeper {
+                p: pp,
+                t: tt,
+                m: mm,
+                long,
+            } => Op::Keeper {
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
                 long,
             },
-            Op::Refresh { m: mm } => Op::Refresh { m: m(mm) },
-            Op::Pause { m: mm, flags } => Op::Pause {
+            Op::Refresh { p: pp, m: mm } => Op::Refresh { p: p(pp), m: m(mm) },
+            Op::Pause {
+                p: pp,
+                m: mm,
+                flags,
+            } => Op::Pause {
+                p: p(pp),
                 m: mm.map(m),
                 flags: one_of(flags, &b::PAUSE_FLAGS),
             },
-            Op::CollectFees => Op::CollectFees,
+            Op::CollectFees { p: pp } => Op::CollectFees { p: p(pp) },
             Op::PoolParams {
+                p: pp,
                 max_utilization_bps,
                 delay,
                 deposit_fee_bps,
             } => Op::PoolParams {
+                p: p(pp),
                 max_utilization_bps: within(max_utilization_bps, b::MAX_UTILIZATION_BPS),
                 delay: within(delay, b::REQUEST_DELAY),
                 deposit_fee_bps: within(deposit_fee_bps, b::DEPOSIT_FEE_BPS),
             },
             Op::MarketParams {
+                p: pp,
                 m: mm,
                 profit_factor_bps,
                 min_hold,
                 funding_rate_bps,
             } => Op::MarketParams {
+                p: p(pp),
                 m: m(mm),
                 profit_factor_bps: within(profit_factor_bps, b::PROFIT_FACTOR_BPS),
                 min_hold: within(min_hold, b::MIN_HOLD),
                 funding_rate_bps: within(funding_rate_bps, b::FUNDING_RATE_BPS),
             },
-            Op::LookAlike { kind, t: tt, m: mm } => Op::LookAlike {
+            Op::LookAlike {
+                kind,
+                p: pp,
+                t: tt,
+                m: mm,
+            } => Op::LookAlike {
                 kind: within(kind, b::LOOK_ALIKE),
+                p: p(pp),
                 t: t(tt),
                 m: m(mm),
             },
@@ -363,41 +442,45 @@ fn pause_flags() -> impl Strategy<Value = u16> {
 /// uniformly instead; its mutations find the mixes that matter).
 pub fn op() -> impl Strategy<Value = Op> {
     use bounds as b;
-    let (t, m, lp) = (b::TRADER, b::MARKET, b::LP);
+    let (p, t, m, lp) = (b::POOL, b::TRADER, b::MARKET, b::LP);
     prop_oneof![
-        4 => (t.clone(), m.clone(), any::<bool>(), b::SIZE, b::COLLATERAL).prop_map(
-            |(t, m, long, size, collateral)| Op::Open { t, m, long, size, collateral }
+        4 => (p.clone(), t.clone(), m.clone(), any::<bool>(), b::SIZE, b::COLLATERAL).prop_map(
+            |(p, t, m, long, size, collateral)| Op::Open { p, t, m, long, size, collateral }
         ),
-        2 => (t.clone(), m.clone(), any::<bool>(), b::PART_PCT)
-            .prop_map(|(t, m, long, part)| Op::Decrease { t, m, long, part }),
-        1 => (t.clone(), m.clone(), any::<bool>(), b::COLLATERAL_CHANGE)
-            .prop_map(|(t, m, long, amount)| Op::AddCollateral { t, m, long, amount }),
-        1 => (t.clone(), m.clone(), any::<bool>(), b::COLLATERAL_CHANGE)
-            .prop_map(|(t, m, long, amount)| Op::RemoveCollateral { t, m, long, amount }),
-        1 => (t.clone(), m.clone(), any::<bool>(), b::TRIGGER_PCT, b::TRIGGER_PCT).prop_map(
-            |(t, m, long, tp_pct, sl_pct)| Op::SetTriggers { t, m, long, tp_pct, sl_pct }
+        2 => (p.clone(), t.clone(), m.clone(), any::<bool>(), b::PART_PCT)
+            .prop_map(|(p, t, m, long, part)| Op::Decrease { p, t, m, long, part }),
+        1 => (p.clone(), t.clone(), m.clone(), any::<bool>(), b::COLLATERAL_CHANGE)
+            .prop_map(|(p, t, m, long, amount)| Op::AddCollateral { p, t, m, long, amount }),
+        1 => (p.clone(), t.clone(), m.clone(), any::<bool>(), b::COLLATERAL_CHANGE)
+            .prop_map(|(p, t, m, long, amount)| Op::RemoveCollateral { p, t, m, long, amount }),
+        1 => (p.clone(), t.clone(), m.clone(), any::<bool>(), b::TRIGGER_PCT, b::TRIGGER_PCT).prop_map(
+            |(p, t, m, long, tp_pct, sl_pct)| Op::SetTriggers { p, t, m, long, tp_pct, sl_pct }
         ),
-        2 => (lp.clone(), b::DEPOSIT).prop_map(|(lp, amount)| Op::RequestDeposit { lp, amount }),
-        1 => (lp.clone(), b::PART_PCT)
-            .prop_map(|(lp, share_pct)| Op::RequestWithdrawal { lp, share_pct }),
-        2 => lp.clone().prop_map(|lp| Op::ExecuteRequest { lp }),
-        1 => lp.prop_map(|lp| Op::CancelRequest { lp }),
-        4 => (m.clone(), b::PRICE_BPS).prop_map(|(m, bps)| Op::Price { m, bps }),
-        1 => (m.clone(), b::CONFIDENCE_BPS).prop_map(|(m, bps)| Op::Confidence { m, bps }),
-        1 => m.clone().prop_map(|m| Op::StaleOracle { m }),
+        2 => (p.clone(), lp.clone(), b::DEPOSIT)
+            .prop_map(|(p, lp, amount)| Op::RequestDeposit { p, lp, amount }),
+        1 => (p.clone(), lp.clone(), b::PART_PCT)
+            .prop_map(|(p, lp, share_pct)| Op::RequestWithdrawal { p, lp, share_pct }),
+        2 => (p.clone(), lp.clone()).prop_map(|(p, lp)| Op::ExecuteRequest { p, lp }),
+        1 => (p.clone(), lp).prop_map(|(p, lp)| Op::CancelRequest { p, lp }),
+        4 => (p.clone(), m.clone(), b::PRICE_BPS).prop_map(|(p, m, bps)| Op::Price { p, m, bps }),
+        1 => (p.clone(), m.clone(), b::CONFIDENCE_BPS)
+            .prop_map(|(p, m, bps)| Op::Confidence { p, m, bps }),
+        1 => (p.clone(), m.clone()).prop_map(|(p, m)| Op::StaleOracle { p, m }),
         2 => b::TIME_SHORT.prop_map(|seconds| Op::Time { seconds }),
         1 => b::TIME_LONG.prop_map(|seconds| Op::Time { seconds }),
-        3 => (t.clone(), m.clone(), any::<bool>()).prop_map(|(t, m, long)| Op::Keeper { t, m, long }),
-        1 => m.clone().prop_map(|m| Op::Refresh { m }),
-        1 => (proptest::option::of(m.clone()), pause_flags()).prop_map(|(m, flags)| Op::Pause { m, flags }),
-        1 => Just(Op::CollectFees),
-        1 => (b::MAX_UTILIZATION_BPS, b::REQUEST_DELAY, b::DEPOSIT_FEE_BPS).prop_map(
-            |(max_utilization_bps, delay, deposit_fee_bps)| Op::PoolParams { max_utilization_bps, delay, deposit_fee_bps }
+        3 => (p.clone(), t.clone(), m.clone(), any::<bool>())
+            .prop_map(|(p, t, m, long)| Op::Keeper { p, t, m, long }),
+        1 => (p.clone(), m.clone()).prop_map(|(p, m)| Op::Refresh { p, m }),
+        1 => (p.clone(), proptest::option::of(m.clone()), pause_flags())
+            .prop_map(|(p, m, flags)| Op::Pause { p, m, flags }),
+        1 => p.clone().prop_map(|p| Op::CollectFees { p }),
+        1 => (p.clone(), b::MAX_UTILIZATION_BPS, b::REQUEST_DELAY, b::DEPOSIT_FEE_BPS).prop_map(
+            |(p, max_utilization_bps, delay, deposit_fee_bps)| Op::PoolParams { p, max_utilization_bps, delay, deposit_fee_bps }
         ),
-        1 => (m.clone(), b::PROFIT_FACTOR_BPS, b::MIN_HOLD, b::FUNDING_RATE_BPS).prop_map(
-            |(m, profit_factor_bps, min_hold, funding_rate_bps)| Op::MarketParams { m, profit_factor_bps, min_hold, funding_rate_bps }
+        1 => (p.clone(), m.clone(), b::PROFIT_FACTOR_BPS, b::MIN_HOLD, b::FUNDING_RATE_BPS).prop_map(
+            |(p, m, profit_factor_bps, min_hold, funding_rate_bps)| Op::MarketParams { p, m, profit_factor_bps, min_hold, funding_rate_bps }
         ),
-        2 => (b::LOOK_ALIKE, t, m).prop_map(|(kind, t, m)| Op::LookAlike { kind, t, m }),
+        2 => (b::LOOK_ALIKE, p, t, m).prop_map(|(kind, p, t, m)| Op::LookAlike { kind, p, t, m }),
     ]
 }
 
@@ -462,7 +545,7 @@ fn allowed(op: &Op) -> Vec<u32> {
             E::InvalidTriggerPrices,
             E::PositionUnderwater,
         ],
-        Op::CollectFees => vec![E::NoFeesToCollect],
+        Op::CollectFees { .. } => vec![E::NoFeesToCollect],
         Op::PoolParams { .. } => vec![E::MaxUtilizationExceeded],
         // Look-alikes only ever fail: the list is every account check that may catch one.
         Op::LookAlike { .. } => vec![
@@ -505,17 +588,33 @@ fn allowed(op: &Op) -> Vec<u32> {
     out
 }
 
+/// The key seed of every world: one seed, so every run of one sequence makes the same
+/// accounts at the same addresses (a failing fuzz input or proptest seed reproduces exactly).
+pub const KEY_SEED: u64 = 13;
+
+/// One trading pool of the model, with every actor's accounts for its settlement mint.
+struct PoolWorld {
+    fx: PoolFixture,
+    lps: Vec<Lp>,
+    /// Each trader's token account of this pool's mint.
+    traders: Vec<Pubkey>,
+    /// The keeper's and the fee recipient's token accounts.
+    keeper: Pubkey,
+    fees: Pubkey,
+    prices: [f64; MARKETS],
+}
+
 struct World {
     f: Fixture,
-    lps: Vec<Lp>,
-    traders: Vec<Trader>,
-    keeper: Trader,
-    /// The fee recipient's settlement token account.
-    fees: Pubkey,
-    /// Another pool, for look-alike accounts.
-    other: PoolFixture,
-    prices: [f64; MARKETS],
+    pools: Vec<PoolWorld>,
+    traders: Vec<Keypair>,
+    lp_users: Vec<Keypair>,
+    keeper: Keypair,
+    ledger: Ledger,
     outcomes: BTreeMap<String, u64>,
+    /// FNV-1a over every event of every transaction that went through: equal for two runs
+    /// only when they did exactly the same (addresses and amounts included).
+    trace: u64,
 }
 
 fn side(long: bool) -> Side {
@@ -526,94 +625,410 @@ fn side(long: bool) -> Side {
     }
 }
 
-impl World {
-    async fn new() -> Self {
-        let mut setup = PoolSetup::default();
-        setup.markets.push(MarketSetup::new("BTC-PERP", 60_000));
-        let mut f = Fixture::with(setup).await;
-        let mut lps = Vec::new();
-        for _ in 0..LPS {
-            lps.push(f.new_lp(2_000_000 * USDC).await);
+/// What the program's events say each actor got and paid, per pool (one settlement mint
+/// each), and what those amounts are made of.
+#[derive(Default)]
+struct Ledger {
+    /// `(wallet, pool)` (the token account for protocol fees) → settlement tokens into (+) or out of (−) the wallet's token account:
+    /// collateral paid in, payouts, collateral removed, keeper fees, LP deposits and
+    /// withdrawals and their refunds, protocol fees collected.
+    flow: BTreeMap<(Pubkey, Pubkey), i128>,
+    /// `(trader, pool)` → Σ realized PnL − open, close and borrow fees (as collected) −
+    /// funding paid (+ received) − keeper fees + bad debt (the loss the LPs absorbed).
+    explained: BTreeMap<(Pubkey, Pubkey), i128>,
+    /// `(keeper, pool)` → Σ keeper fees the close events name.
+    keeper_fees: BTreeMap<(Pubkey, Pubkey), i128>,
+    /// `(lp, pool)` → LP shares minted (+) or burnt (−) to/from the LP.
+    shares: BTreeMap<(Pubkey, Pubkey), i128>,
+    /// `(lp, pool)` → the share state its pending request was made at.
+    requested: BTreeMap<(Pubkey, Pubkey), ShareState>,
+    /// The first inconsistency found in an event.
+    error: Option<String>,
+    /// How often the rarer terms of the identities came up (`"events: …"` in the stats).
+    seen: BTreeMap<String, u64>,
+}
+
+impl Ledger {
+    fn add(map: &mut BTreeMap<(Pubkey, Pubkey), i128>, who: Pubkey, pool: Pubkey, v: i128) {
+        *map.entry((who, pool)).or_default() += v;
+    }
+
+    /// A close of (part of) `owner`'s position: `payout` paid to the owner, `keeper_fee` to
+    /// `keeper`; the rest is what the owner's result is made of.
+    #[allow(clippy::too_many_arguments)]
+    fn close(
+        &mut self,
+        pool: Pubkey,
+        owner: Pubkey,
+        payout: u64,
+        pnl: i64,
+        close_fee: u64,
+        borrow_fee: u64,
+        fees_unpaid: u64,
+        funding: i64,
+        keeper: Option<(Pubkey, u64)>,
+        bad_debt: u64,
+    ) {
+        let keeper_fee = keeper.map_or(0, |(_, fee)| fee);
+        for (hit, what) in [
+            (bad_debt > 0, "close with bad debt"),
+            (fees_unpaid > 0, "close with fees unpaid"),
+            (funding < 0, "close receiving funding"),
+            (keeper_fee > 0, "close paying a keeper"),
+        ] {
+            if hit {
+                *self.seen.entry(format!("events: {what}")).or_default() += 1;
+            }
         }
-        f.deposit(&lps[0], 1_000_000 * USDC, 0).await.unwrap();
-        let mut traders = Vec::new();
-        for _ in 0..TRADERS {
-            traders.push(f.new_trader(100_000 * USDC).await);
-        }
-        let keeper = f.new_keeper().await;
-        let recipient = f.fee_recipient.pubkey();
-        let fees = f.env.create_token_account(&f.pool.mint, &recipient).await;
-        let admin = f.admin.insecure_clone();
-        let mut other_setup = PoolSetup {
-            id: 1,
-            ..PoolSetup::default()
-        };
-        other_setup
-            .markets
-            .push(MarketSetup::new("BTC-PERP", 60_000));
-        let other = create_pool(&mut f.env, &admin, &other_setup).await;
-        Self {
-            f,
-            lps,
-            traders,
-            keeper,
-            fees,
-            other,
-            prices: [150.0, 60_000.0],
-            outcomes: BTreeMap::new(),
+        Self::add(&mut self.flow, owner, pool, payout as i128);
+        Self::add(
+            &mut self.explained,
+            owner,
+            pool,
+            pnl as i128 - close_fee as i128 - borrow_fee as i128 + fees_unpaid as i128
+                - funding as i128
+                - keeper_fee as i128
+                + bad_debt as i128,
+        );
+        if let Some((k, fee)) = keeper {
+            Self::add(&mut self.flow, k, pool, fee as i128);
+            Self::add(&mut self.keeper_fees, k, pool, fee as i128);
         }
     }
 
-    fn keeper_keys(&self, t: usize, m: usize, long: bool) -> KeeperCloseKeys {
-        let mk = self.f.market_keys(m);
-        let owner = self.traders[t].user.pubkey();
+    /// Book every event of one transaction. `fee_bps(pool)` gives a pool's LP fees (deposit,
+    /// withdrawal) as they stood when the transaction ran.
+    fn record(&mut self, inner: &[Vec<u8>], fee_bps: impl Fn(&Pubkey) -> (u16, u16)) {
+        use tidepool::events::*;
+        for e in decode_events::<PositionIncreased>(inner) {
+            Self::add(&mut self.flow, e.owner, e.pool, -(e.collateral_in as i128));
+            Self::add(
+                &mut self.explained,
+                e.owner,
+                e.pool,
+                -(e.open_fee as i128) - e.borrow_fee_settled as i128 - e.funding_settled as i128,
+            );
+        }
+        for e in decode_events::<CollateralChanged>(inner) {
+            Self::add(&mut self.flow, e.owner, e.pool, -(e.delta as i128));
+            Self::add(
+                &mut self.explained,
+                e.owner,
+                e.pool,
+                -(e.borrow_fee_settled as i128) - e.funding_settled as i128,
+            );
+        }
+        for e in decode_events::<PositionDecreased>(inner) {
+            self.close(
+                e.pool,
+                e.owner,
+                e.payout,
+                e.pnl,
+                e.close_fee,
+                e.borrow_fee,
+                e.fees_unpaid,
+                e.funding,
+                None,
+                e.bad_debt,
+            );
+        }
+        for e in decode_events::<PositionLiquidated>(inner) {
+            // A partial liquidation keeps the owner's part as collateral (paid out later).
+            self.close(
+                e.pool,
+                e.owner,
+                e.owner_payout,
+                e.pnl,
+                e.close_fee,
+                e.borrow_fee,
+                e.fees_unpaid,
+                e.funding,
+                Some((e.keeper, e.keeper_fee)),
+                e.bad_debt,
+            );
+        }
+        for e in decode_events::<TriggerOrderExecuted>(inner) {
+            self.close(
+                e.pool,
+                e.owner,
+                e.payout,
+                e.pnl,
+                e.close_fee,
+                e.borrow_fee,
+                e.fees_unpaid,
+                e.funding,
+                Some((e.keeper, e.keeper_fee)),
+                e.bad_debt,
+            );
+        }
+        for e in decode_events::<PositionDeleveraged>(inner) {
+            self.close(
+                e.pool,
+                e.owner,
+                e.payout,
+                e.pnl,
+                e.close_fee,
+                e.borrow_fee,
+                e.fees_unpaid,
+                e.funding,
+                Some((e.keeper, e.keeper_fee)),
+                e.bad_debt,
+            );
+        }
+        for e in decode_events::<LiquidityRequested>(inner) {
+            match e.kind {
+                LiquidityRequestKind::Deposit => {
+                    Self::add(&mut self.flow, e.owner, e.pool, -(e.amount as i128))
+                }
+                LiquidityRequestKind::Withdrawal => {
+                    Self::add(&mut self.shares, e.owner, e.pool, -(e.amount as i128))
+                }
+            }
+            let state = ShareState {
+                pool_value: e.pool_value,
+                share_supply: e.share_supply,
+            };
+            self.requested.insert((e.owner, e.pool), state);
+        }
+        for e in decode_events::<LiquidityRequestCancelled>(inner) {
+            match e.kind {
+                LiquidityRequestKind::Deposit => {
+                    Self::add(&mut self.flow, e.owner, e.pool, e.amount as i128)
+                }
+                LiquidityRequestKind::Withdrawal => {
+                    Self::add(&mut self.shares, e.owner, e.pool, e.amount as i128)
+                }
+            }
+            self.requested.remove(&(e.owner, e.pool));
+        }
+        for e in decode_events::<LiquidityDeposited>(inner) {
+            Self::add(&mut self.shares, e.owner, e.pool, e.shares_out as i128);
+            // The shares are the request's amount less the fee at the worse of the two share
+            // prices: recomputed from the event's own figures.
+            let requested = self.requested.remove(&(e.owner, e.pool));
+            let executed = ShareState {
+                pool_value: e.pool_value,
+                share_supply: e.share_supply - e.shares_out - e.shares_locked,
+            };
+            let quote = requested
+                .and_then(|r| quote_deposit_request(e.amount, fee_bps(&e.pool).0, r, executed).ok())
+                .map(|q| (q.fee, q.shares_out, q.shares_locked));
+            let got = (e.fee, e.shares_out, e.shares_locked);
+            if quote != Some(got) {
+                self.fail(format!(
+                    "deposit of {} by {}: (fee, shares, locked) {got:?}, its prices give {quote:?}",
+                    e.amount, e.owner
+                ));
+            }
+        }
+        for e in decode_events::<LiquidityWithdrawn>(inner) {
+            Self::add(&mut self.flow, e.owner, e.pool, e.amount_out as i128);
+            let requested = self.requested.remove(&(e.owner, e.pool));
+            let executed = ShareState {
+                pool_value: e.pool_value,
+                share_supply: e.share_supply + e.shares,
+            };
+            let quote = requested
+                .and_then(|r| {
+                    quote_withdraw_request(e.shares, fee_bps(&e.pool).1, r, executed).ok()
+                })
+                .map(|q| (q.fee, q.amount_out));
+            let got = (e.fee, e.amount_out);
+            if quote != Some(got) {
+                self.fail(format!(
+                    "withdrawal of {} shares by {}: (fee, out) {got:?}, its prices give {quote:?}",
+                    e.shares, e.owner
+                ));
+            }
+        }
+        for e in decode_events::<ProtocolFeesCollected>(inner) {
+            Self::add(&mut self.flow, e.recipient, e.pool, e.amount as i128);
+        }
+    }
+
+    fn fail(&mut self, e: String) {
+        self.error.get_or_insert(e);
+    }
+
+    fn get(map: &BTreeMap<(Pubkey, Pubkey), i128>, who: Pubkey, pool: Pubkey) -> i128 {
+        map.get(&(who, pool)).copied().unwrap_or(0)
+    }
+}
+
+/// Balances of every actor's accounts, per pool: `(trader token accounts, keeper, fee
+/// recipient, per LP (tokens, LP shares))`.
+type Balances = Vec<(Vec<u64>, u64, u64, Vec<(u64, u64)>)>;
+
+impl World {
+    async fn new() -> Self {
+        let env = TestEnv::start_seeded(KEY_SEED).await;
+        let mut setup = PoolSetup::default();
+        setup.markets.push(MarketSetup::new("BTC-PERP", 60_000));
+        let mut f = Fixture::with_env(env, setup).await;
+        // The world checks both pools itself (see `send_as`).
+        f.check_every_step = false;
+        let admin = f.admin.insecure_clone();
+        let second = PoolSetup {
+            id: 1,
+            markets: vec![
+                MarketSetup::new("ETH-PERP", 3_000),
+                MarketSetup::new("SOL-PERP", 150),
+            ],
+            ..PoolSetup::default()
+        };
+        let fx1 = create_pool(&mut f.env, &admin, &second).await;
+        let mut lp_users = Vec::new();
+        for _ in 0..LPS {
+            lp_users.push(f.env.new_user().await);
+        }
+        let mut traders = Vec::new();
+        for _ in 0..TRADERS {
+            traders.push(f.env.new_user().await);
+        }
+        let keeper = f.env.new_user().await;
+        let recipient = f.fee_recipient.pubkey();
+        let mut pools = Vec::new();
+        for (fx, prices) in [(f.pool.clone(), [150.0, 60_000.0]), (fx1, [3_000.0, 150.0])] {
+            let env = &mut f.env;
+            let mut lps = Vec::new();
+            for u in &lp_users {
+                let token = env.create_token_account(&fx.mint, &u.pubkey()).await;
+                env.mint_to(&fx.mint, &token, 2_000_000 * USDC).await;
+                let lp_token = env.create_token_account(&fx.lp_mint, &u.pubkey()).await;
+                lps.push(Lp {
+                    user: u.insecure_clone(),
+                    token,
+                    lp_token,
+                });
+            }
+            let mut tokens = Vec::new();
+            for t in &traders {
+                let token = env.create_token_account(&fx.mint, &t.pubkey()).await;
+                env.mint_to(&fx.mint, &token, 100_000 * USDC).await;
+                tokens.push(token);
+            }
+            let keeper_token = env.create_token_account(&fx.mint, &keeper.pubkey()).await;
+            let fees = env.create_token_account(&fx.mint, &recipient).await;
+            pools.push(PoolWorld {
+                fx,
+                lps,
+                traders: tokens,
+                keeper: keeper_token,
+                fees,
+                prices,
+            });
+        }
+        let mut w = Self {
+            f,
+            pools,
+            traders,
+            lp_users,
+            keeper,
+            ledger: Ledger::default(),
+            outcomes: BTreeMap::new(),
+            trace: 0xcbf2_9ce4_8422_2325,
+        };
+        // Each pool's first LP seeds it.
+        for p in 0..POOLS {
+            w.step(&Op::RequestDeposit {
+                p,
+                lp: 0,
+                amount: 1_000_000,
+            })
+            .await
+            .expect("seed request");
+            w.wait_request_delay(p).await;
+            let seeded = w.step(&Op::ExecuteRequest { p, lp: 0 }).await;
+            assert_eq!(seeded, Ok(None), "seed deposit");
+        }
+        w
+    }
+
+    fn market_keys(&self, p: usize, m: usize) -> MarketKeys {
+        let fx = &self.pools[p].fx;
+        MarketKeys {
+            pool: fx.key,
+            market: fx.markets[m].key,
+            price_update: fx.markets[m].oracle,
+            settlement_price_update: fx.settlement_oracle,
+        }
+    }
+
+    fn keeper_keys(&self, p: usize, t: usize, m: usize, long: bool) -> KeeperCloseKeys {
+        let mk = self.market_keys(p, m);
+        let owner = self.traders[t].pubkey();
         KeeperCloseKeys {
-            keeper: self.keeper.user.pubkey(),
+            keeper: self.keeper.pubkey(),
             market: mk,
             position: mk.position(&owner, side(long)),
             owner,
-            owner_token_account: self.traders[t].token,
-            keeper_token_account: self.keeper.token,
+            owner_token_account: self.pools[p].traders[t],
+            keeper_token_account: self.pools[p].keeper,
         }
     }
 
-    async fn set_price(&mut self, m: usize, spot: f64, ema: f64, conf_bps: u64) {
+    fn request_key(&self, p: usize, lp: usize) -> Pubkey {
+        pda::lp_request(&self.pools[p].fx.key, &self.lp_users[lp].pubkey()).0
+    }
+
+    async fn pool_state(&mut self, p: usize) -> tidepool::state::Pool {
+        let key = self.pools[p].fx.key;
+        self.f.env.account(&key).await
+    }
+
+    async fn market_state(&mut self, p: usize, m: usize) -> tidepool::state::Market {
+        let key = self.pools[p].fx.markets[m].key;
+        self.f.env.account(&key).await
+    }
+
+    async fn wait_request_delay(&mut self, p: usize) {
+        let delay = self.pool_state(p).await.params.lp_request_delay_seconds;
+        self.f.env.advance_time(delay as i64).await;
+    }
+
+    async fn set_price(&mut self, p: usize, m: usize, spot: f64, ema: f64, conf_bps: u64) {
         let now = self.f.env.now().await;
-        let oracle = self.f.pool.markets[m].oracle;
+        let oracle = self.pools[p].fx.markets[m].oracle;
         let e8 = |x: f64| (x * 1e8) as i64;
-        self.f.env.update_price(&oracle, |p| {
-            p.price = e8(spot);
-            p.ema_price = e8(ema);
-            p.conf = (e8(spot) as u64) * conf_bps / 10_000;
-            p.publish_time = now;
+        self.f.env.update_price(&oracle, |s| {
+            s.price = e8(spot);
+            s.ema_price = e8(ema);
+            s.conf = (e8(spot) as u64) * conf_bps / 10_000;
+            s.publish_time = now;
         });
     }
 
     async fn send_as(&mut self, ixn: solana_sdk::instruction::Instruction, who: Who) -> TxResult {
-        let res = match who {
-            Who::Trader(t) => {
-                let k = self.traders[t].user.insecure_clone();
-                self.f.env.send(&[ixn], &[&k]).await
-            }
-            Who::Lp(i) => {
-                let k = self.lps[i].user.insecure_clone();
-                self.f.env.send(&[ixn], &[&k]).await
-            }
-            Who::Keeper => {
-                let k = self.keeper.user.insecure_clone();
-                self.f.env.send(&[ixn], &[&k]).await
-            }
-            Who::Admin => {
-                let k = self.f.admin.insecure_clone();
-                self.f.env.send(&[ixn], &[&k]).await
-            }
-            Who::FeeRecipient => {
-                let k = self.f.fee_recipient.insecure_clone();
-                self.f.env.send(&[ixn], &[&k]).await
-            }
-            Who::Anyone => self.f.env.send(&[ixn], &[]).await,
+        let k = match who {
+            Who::Trader(t) => Some(self.traders[t].insecure_clone()),
+            Who::Lp(i) => Some(self.lp_users[i].insecure_clone()),
+            Who::Keeper => Some(self.keeper.insecure_clone()),
+            Who::Admin => Some(self.f.admin.insecure_clone()),
+            Who::FeeRecipient => Some(self.f.fee_recipient.insecure_clone()),
+            Who::Anyone => None,
         };
-        self.f.after_step(&res).await;
+        let signers: Vec<&Keypair> = k.iter().collect();
+        let res = self.f.env.send(&[ixn], &signers).await;
+        if res.is_ok() {
+            let mut fees = BTreeMap::new();
+            for p in 0..POOLS {
+                let params = self.pool_state(p).await.params;
+                fees.insert(
+                    self.pools[p].fx.key,
+                    (params.deposit_fee_bps, params.withdraw_fee_bps),
+                );
+            }
+            let inner = std::mem::take(&mut self.f.env.last_inner);
+            self.ledger.record(&inner, |pool| fees[pool]);
+            for byte in inner.iter().flatten() {
+                self.trace = (self.trace ^ *byte as u64).wrapping_mul(0x100_0000_01b3);
+            }
+            self.f.env.last_inner = inner;
+            for p in 0..POOLS {
+                let fx = self.pools[p].fx.clone();
+                check_invariants(&mut self.f.env, &fx).await;
+            }
+        }
         res
     }
 
@@ -628,64 +1043,120 @@ impl World {
 
     /// Ops on a position that does not exist go, most of the time, to one that does (chosen
     /// from the op's own fields, so the choice is reproducible and shrinks with the op).
-    async fn resolve(&mut self, t: usize, m: usize, long: bool) -> (usize, usize, bool) {
+    async fn resolve(
+        &mut self,
+        p: usize,
+        t: usize,
+        m: usize,
+        long: bool,
+    ) -> (usize, usize, usize, bool) {
         let mut open = Vec::new();
-        for tt in 0..TRADERS {
-            for mm in 0..MARKETS {
-                for ll in [true, false] {
-                    let key = self.keeper_keys(tt, mm, ll).position;
-                    if self.f.env.raw_account(&key).await.is_some() {
-                        open.push((tt, mm, ll));
+        for pp in 0..POOLS {
+            for tt in 0..TRADERS {
+                for mm in 0..MARKETS {
+                    for ll in [true, false] {
+                        let key = self.keeper_keys(pp, tt, mm, ll).position;
+                        if self.f.env.raw_account(&key).await.is_some() {
+                            open.push((pp, tt, mm, ll));
+                        }
                     }
                 }
             }
         }
-        let pick = t * 7 + m * 3 + long as usize;
-        if open.contains(&(t, m, long)) || open.is_empty() || pick.is_multiple_of(4) {
-            return (t, m, long);
+        let pick = p * 11 + t * 7 + m * 3 + long as usize;
+        if open.contains(&(p, t, m, long)) || open.is_empty() || pick.is_multiple_of(4) {
+            return (p, t, m, long);
         }
         open[pick % open.len()]
     }
 
     /// Likewise for LP requests.
-    async fn resolve_lp(&mut self, lp: usize) -> usize {
+    async fn resolve_lp(&mut self, p: usize, lp: usize) -> (usize, usize) {
         let mut pending = Vec::new();
-        for i in 0..LPS {
-            let key = pda::lp_request(&self.f.pool.key, &self.lps[i].user.pubkey()).0;
-            if self.f.env.raw_account(&key).await.is_some() {
-                pending.push(i);
+        for pp in 0..POOLS {
+            for i in 0..LPS {
+                let key = self.request_key(pp, i);
+                if self.f.env.raw_account(&key).await.is_some() {
+                    pending.push((pp, i));
+                }
             }
         }
-        if pending.contains(&lp) || pending.is_empty() || lp == 0 {
-            return lp;
+        if pending.contains(&(p, lp)) || pending.is_empty() || lp == 0 {
+            return (p, lp);
         }
-        pending[lp % pending.len()]
+        pending[(p * 3 + lp) % pending.len()]
     }
 
     /// Run one op; `Ok(None)` when it went through, `Ok(Some(code))` for an allowed refusal.
     async fn step(&mut self, op: &Op) -> Result<Option<u32>, String> {
+        let out = self.step_inner(op).await;
+        match self.ledger.error.take() {
+            Some(e) => Err(format!("{op:?}: {e}")),
+            None => out,
+        }
+    }
+
+    async fn step_inner(&mut self, op: &Op) -> Result<Option<u32>, String> {
         let op = &match op.clone() {
-            Op::Decrease { t, m, long, part } => {
-                let (t, m, long) = self.resolve(t, m, long).await;
-                Op::Decrease { t, m, long, part }
+            Op::Decrease {
+                p,
+                t,
+                m,
+                long,
+                part,
+            } => {
+                let (p, t, m, long) = self.resolve(p, t, m, long).await;
+                Op::Decrease {
+                    p,
+                    t,
+                    m,
+                    long,
+                    part,
+                }
             }
-            Op::AddCollateral { t, m, long, amount } => {
-                let (t, m, long) = self.resolve(t, m, long).await;
-                Op::AddCollateral { t, m, long, amount }
+            Op::AddCollateral {
+                p,
+                t,
+                m,
+                long,
+                amount,
+            } => {
+                let (p, t, m, long) = self.resolve(p, t, m, long).await;
+                Op::AddCollateral {
+                    p,
+                    t,
+                    m,
+                    long,
+                    amount,
+                }
             }
-            Op::RemoveCollateral { t, m, long, amount } => {
-                let (t, m, long) = self.resolve(t, m, long).await;
-                Op::RemoveCollateral { t, m, long, amount }
+            Op::RemoveCollateral {
+                p,
+                t,
+                m,
+                long,
+                amount,
+            } => {
+                let (p, t, m, long) = self.resolve(p, t, m, long).await;
+                Op::RemoveCollateral {
+                    p,
+                    t,
+                    m,
+                    long,
+                    amount,
+                }
             }
             Op::SetTriggers {
+                p,
                 t,
                 m,
                 long,
                 tp_pct,
                 sl_pct,
             } => {
-                let (t, m, long) = self.resolve(t, m, long).await;
+                let (p, t, m, long) = self.resolve(p, t, m, long).await;
                 Op::SetTriggers {
+                    p,
                     t,
                     m,
                     long,
@@ -693,31 +1164,35 @@ impl World {
                     sl_pct,
                 }
             }
-            Op::Keeper { t, m, long } => {
-                let (t, m, long) = self.resolve(t, m, long).await;
-                Op::Keeper { t, m, long }
+            Op::Keeper { p, t, m, long } => {
+                let (p, t, m, long) = self.resolve(p, t, m, long).await;
+                Op::Keeper { p, t, m, long }
             }
-            Op::ExecuteRequest { lp } => Op::ExecuteRequest {
-                lp: self.resolve_lp(lp).await,
-            },
-            Op::CancelRequest { lp } => Op::CancelRequest {
-                lp: self.resolve_lp(lp).await,
-            },
+            Op::ExecuteRequest { p, lp } => {
+                let (p, lp) = self.resolve_lp(p, lp).await;
+                Op::ExecuteRequest { p, lp }
+            }
+            Op::CancelRequest { p, lp } => {
+                let (p, lp) = self.resolve_lp(p, lp).await;
+                Op::CancelRequest { p, lp }
+            }
             other => other,
         };
         let res = match *op {
             Op::Open {
+                p,
                 t,
                 m,
                 long,
                 size,
                 collateral,
             } => {
-                let (owner, token) = (self.traders[t].user.pubkey(), self.traders[t].token);
+                let (owner, token) = (self.traders[t].pubkey(), self.pools[p].traders[t]);
                 let any = if long { u64::MAX } else { 0 };
+                let mk = self.market_keys(p, m);
                 let ixn = ix::open_position(
                     &owner,
-                    &self.f.market_keys(m),
+                    &mk,
                     &token,
                     side(long),
                     size * USDC,
@@ -726,13 +1201,19 @@ impl World {
                 );
                 // Known to the invariant checker before the step it checks (a position that
                 // does not exist is skipped).
-                let key = self.f.market_keys(m).position(&owner, side(long));
+                let key = mk.position(&owner, side(long));
                 self.f.env.positions.insert(key);
                 self.send_as(ixn, Who::Trader(t)).await
             }
-            Op::Decrease { t, m, long, part } => {
-                let (owner, token) = (self.traders[t].user.pubkey(), self.traders[t].token);
-                let mk = self.f.market_keys(m);
+            Op::Decrease {
+                p,
+                t,
+                m,
+                long,
+                part,
+            } => {
+                let (owner, token) = (self.traders[t].pubkey(), self.pools[p].traders[t]);
+                let mk = self.market_keys(p, m);
                 let size = match self
                     .f
                     .env
@@ -740,13 +1221,13 @@ impl World {
                     .await
                 {
                     Some(a) if a.owner == tidepool::ID => {
-                        let p: Position =
+                        let pos: Position =
                             anchor_lang::AccountDeserialize::try_deserialize(&mut &a.data[..])
                                 .map_err(|e| e.to_string())?;
                         if part >= 100 {
                             u64::MAX
                         } else {
-                            (p.entry_notional_usd as u128 * part as u128 / 100) as u64
+                            (pos.entry_notional_usd as u128 * part as u128 / 100) as u64
                         }
                     }
                     _ => USDC,
@@ -755,22 +1236,34 @@ impl World {
                 let ixn = ix::decrease_position(&owner, &mk, side(long), &token, size, any, 0);
                 self.send_as(ixn, Who::Trader(t)).await
             }
-            Op::AddCollateral { t, m, long, amount } => {
-                let (owner, token) = (self.traders[t].user.pubkey(), self.traders[t].token);
+            Op::AddCollateral {
+                p,
+                t,
+                m,
+                long,
+                amount,
+            } => {
+                let (owner, token) = (self.traders[t].pubkey(), self.pools[p].traders[t]);
                 let ixn = ix::add_collateral(
                     &owner,
-                    &self.f.market_keys(m),
+                    &self.market_keys(p, m),
                     side(long),
                     &token,
                     amount * USDC,
                 );
                 self.send_as(ixn, Who::Trader(t)).await
             }
-            Op::RemoveCollateral { t, m, long, amount } => {
-                let (owner, token) = (self.traders[t].user.pubkey(), self.traders[t].token);
+            Op::RemoveCollateral {
+                p,
+                t,
+                m,
+                long,
+                amount,
+            } => {
+                let (owner, token) = (self.traders[t].pubkey(), self.pools[p].traders[t]);
                 let ixn = ix::remove_collateral(
                     &owner,
-                    &self.f.market_keys(m),
+                    &self.market_keys(p, m),
                     side(long),
                     &token,
                     amount * USDC,
@@ -778,14 +1271,15 @@ impl World {
                 self.send_as(ixn, Who::Trader(t)).await
             }
             Op::SetTriggers {
+                p,
                 t,
                 m,
                 long,
                 tp_pct,
                 sl_pct,
             } => {
-                let owner = self.traders[t].user.pubkey();
-                let p = self.prices[m];
+                let owner = self.traders[t].pubkey();
+                let px = self.pools[p].prices[m];
                 let at = |pct: u64, up: bool| -> u64 {
                     if pct == 0 {
                         return 0;
@@ -795,107 +1289,105 @@ impl World {
                     } else {
                         1.0 - pct as f64 / 100.0
                     };
-                    (p * f * 1e9) as u64
+                    (px * f * 1e9) as u64
                 };
                 let (tp, sl) = (at(tp_pct, long), at(sl_pct, !long));
-                let ixn =
-                    ix::set_trigger_orders(&owner, &self.f.pool.markets[m].key, side(long), tp, sl);
+                let market = self.pools[p].fx.markets[m].key;
+                let ixn = ix::set_trigger_orders(&owner, &market, side(long), tp, sl);
                 self.send_as(ixn, Who::Trader(t)).await
             }
-            Op::RequestDeposit { lp, amount } => {
-                let l = &self.lps[lp];
+            Op::RequestDeposit { p, lp, amount } => {
+                let l = &self.pools[p].lps[lp];
                 let ixn = ix::deposit_liquidity(
                     &l.user.pubkey(),
-                    &self.f.pool.keys(),
+                    &self.pools[p].fx.keys(),
                     &l.token,
                     &l.lp_token,
                     amount * USDC,
                     0,
                 );
-                let key = pda::lp_request(&self.f.pool.key, &l.user.pubkey()).0;
+                let key = self.request_key(p, lp);
                 self.f.env.lp_requests.insert(key);
                 self.send_as(ixn, Who::Lp(lp)).await
             }
-            Op::RequestWithdrawal { lp, share_pct } => {
-                let l = &self.lps[lp];
+            Op::RequestWithdrawal { p, lp, share_pct } => {
+                let l = &self.pools[p].lps[lp];
                 let (owner, lp_token, token) = (l.user.pubkey(), l.lp_token, l.token);
                 let held = self.f.env.token_balance(&lp_token).await;
                 let shares = (held as u128 * share_pct as u128 / 100) as u64;
                 let ixn = ix::withdraw_liquidity(
                     &owner,
-                    &self.f.pool.keys(),
+                    &self.pools[p].fx.keys(),
                     &lp_token,
                     &token,
                     shares,
                     0,
                 );
-                let key = pda::lp_request(&self.f.pool.key, &owner).0;
+                let key = self.request_key(p, lp);
                 self.f.env.lp_requests.insert(key);
                 self.send_as(ixn, Who::Lp(lp)).await
             }
-            Op::ExecuteRequest { lp } => {
-                let owner = self.lps[lp].user.pubkey();
-                let key = pda::lp_request(&self.f.pool.key, &owner).0;
+            Op::ExecuteRequest { p, lp } => {
+                let owner = self.lp_users[lp].pubkey();
+                let key = self.request_key(p, lp);
                 let receiver = match self.pending_request(&key).await? {
                     Some(r) => r.receiver,
-                    None => self.lps[lp].lp_token,
+                    None => self.pools[p].lps[lp].lp_token,
                 };
                 let ixn = ix::execute_liquidity_request(
-                    &self.keeper.user.pubkey(),
-                    &self.f.pool.keys(),
+                    &self.keeper.pubkey(),
+                    &self.pools[p].fx.keys(),
                     &owner,
                     &receiver,
                 );
                 self.send_as(ixn, Who::Keeper).await
             }
-            Op::CancelRequest { lp } => {
-                let owner = self.lps[lp].user.pubkey();
-                let key = pda::lp_request(&self.f.pool.key, &owner).0;
+            Op::CancelRequest { p, lp } => {
+                let owner = self.lp_users[lp].pubkey();
+                let key = self.request_key(p, lp);
                 let refund = match self.pending_request(&key).await?.map(|r| r.kind) {
-                    Some(tidepool::state::LiquidityRequestKind::Withdrawal) => {
-                        self.lps[lp].lp_token
-                    }
-                    _ => self.lps[lp].token,
+                    Some(LiquidityRequestKind::Withdrawal) => self.pools[p].lps[lp].lp_token,
+                    _ => self.pools[p].lps[lp].token,
                 };
-                let ixn = ix::cancel_liquidity_request(&owner, &self.f.pool.key, &refund);
+                let ixn = ix::cancel_liquidity_request(&owner, &self.pools[p].fx.key, &refund);
                 self.send_as(ixn, Who::Lp(lp)).await
             }
-            Op::Price { m, bps } => {
-                let old = self.prices[m];
+            Op::Price { p, m, bps } => {
+                let old = self.pools[p].prices[m];
                 let new = old * (1.0 + bps as f64 / 10_000.0);
-                self.prices[m] = new;
-                self.set_price(m, new, (old + new) / 2.0, 5).await;
+                self.pools[p].prices[m] = new;
+                self.set_price(p, m, new, (old + new) / 2.0, 5).await;
                 return Ok(None);
             }
-            Op::Confidence { m, bps } => {
-                let p = self.prices[m];
-                self.set_price(m, p, p, bps).await;
+            Op::Confidence { p, m, bps } => {
+                let px = self.pools[p].prices[m];
+                self.set_price(p, m, px, px, bps).await;
                 return Ok(None);
             }
-            Op::StaleOracle { m } => {
+            Op::StaleOracle { p, m } => {
                 let now = self.f.env.now().await;
-                let oracle = self.f.pool.markets[m].oracle;
+                let oracle = self.pools[p].fx.markets[m].oracle;
                 self.f
                     .env
-                    .update_price(&oracle, |p| p.publish_time = now - 120);
+                    .update_price(&oracle, |s| s.publish_time = now - 120);
                 return Ok(None);
             }
             Op::Time { seconds } => {
                 self.f.env.advance_time(seconds).await;
                 return Ok(None);
             }
-            Op::Keeper { t, m, long } => {
-                let k = self.keeper_keys(t, m, long);
+            Op::Keeper { p, t, m, long } => {
+                let k = self.keeper_keys(p, t, m, long);
                 let Some(acc) = self.f.env.raw_account(&k.position).await else {
                     return Ok(Some(u32::from(AnchorError::AccountNotInitialized)));
                 };
                 let position: Position =
                     anchor_lang::AccountDeserialize::try_deserialize(&mut &acc.data[..])
                         .map_err(|e| e.to_string())?;
-                let pool = self.f.pool_state().await;
-                let market = self.f.market_state(m).await;
-                let (oracle, settle) =
-                    (self.f.pool.markets[m].oracle, self.f.pool.settlement_oracle);
+                let pool = self.pool_state(p).await;
+                let market = self.market_state(p, m).await;
+                let fx = &self.pools[p].fx;
+                let (oracle, settle) = (fx.markets[m].oracle, fx.settlement_oracle);
                 let (px, st) = (
                     self.f.env.prices[&oracle].oracle_price(),
                     self.f.env.prices[&settle].oracle_price(),
@@ -916,27 +1408,24 @@ impl World {
                 .unwrap_or_else(|| ix::liquidate(&k));
                 self.send_as(ixn, Who::Keeper).await
             }
-            Op::Refresh { m } => {
-                let mk = self.f.pool.markets[m].clone();
-                let positions: Vec<Pubkey> = {
-                    let mut v = Vec::new();
-                    for t in &self.traders {
-                        for long in [true, false] {
-                            let key = self.f.market_keys(m).position(&t.user.pubkey(), side(long));
-                            if self.f.env.raw_account(&key).await.is_some() {
-                                v.push(key);
-                            }
+            Op::Refresh { p, m } => {
+                let mut positions = Vec::new();
+                for t in 0..TRADERS {
+                    for long in [true, false] {
+                        let key = self.keeper_keys(p, t, m, long).position;
+                        if self.f.env.raw_account(&key).await.is_some() {
+                            positions.push(key);
                         }
                     }
-                    v
-                };
-                let ixn =
-                    ix::refresh_market_retag(&self.f.pool.key, &mk.key, &mk.oracle, &positions);
+                }
+                let fx = &self.pools[p].fx;
+                let mk = &fx.markets[m];
+                let ixn = ix::refresh_market_retag(&fx.key, &mk.key, &mk.oracle, &positions);
                 self.send_as(ixn, Who::Anyone).await
             }
-            Op::Pause { m, flags } => {
-                let pool = self.f.pool.key;
-                let market = m.map(|m| self.f.pool.markets[m].key);
+            Op::Pause { p, m, flags } => {
+                let pool = self.pools[p].fx.key;
+                let market = m.map(|m| self.pools[p].fx.markets[m].key);
                 let ixn = ix::set_pause_flags(
                     &self.f.admin.pubkey(),
                     Some(&pool),
@@ -946,38 +1435,44 @@ impl World {
                 self.send_as(ixn, Who::Admin).await
             }
             Op::PoolParams {
+                p,
                 max_utilization_bps,
                 delay,
                 deposit_fee_bps,
             } => {
-                let mut params = self.f.pool_state().await.params;
+                let mut params = self.pool_state(p).await.params;
                 params.max_utilization_bps = max_utilization_bps;
                 params.lp_request_delay_seconds = delay;
                 params.deposit_fee_bps = deposit_fee_bps;
-                let ixn = ix::update_pool_params(&self.f.admin.pubkey(), &self.f.pool.key, params);
+                let ixn =
+                    ix::update_pool_params(&self.f.admin.pubkey(), &self.pools[p].fx.key, params);
                 self.send_as(ixn, Who::Admin).await
             }
             Op::MarketParams {
+                p,
                 m,
                 profit_factor_bps,
                 min_hold,
                 funding_rate_bps,
             } => {
-                let mut params = self.f.market_state(m).await.params;
+                let mut params = self.market_state(p, m).await.params;
                 params.max_profit_factor_bps = profit_factor_bps;
                 params.min_hold_seconds = min_hold;
                 params.funding_rate_bps = funding_rate_bps;
-                let (pool, market) = (self.f.pool.key, self.f.pool.markets[m].key);
+                let fx = &self.pools[p].fx;
+                let (pool, market) = (fx.key, fx.markets[m].key);
                 let ixn = ix::update_market_params(&self.f.admin.pubkey(), &pool, &market, params);
                 self.send_as(ixn, Who::Admin).await
             }
-            Op::LookAlike { kind, t, m } => {
-                let (owner, token) = (self.traders[t].user.pubkey(), self.traders[t].token);
-                let mut mk = self.f.market_keys(m);
+            Op::LookAlike { kind, p, t, m } => {
+                // The other trading pool is the look-alike's source.
+                let q = (p + 1) % POOLS;
+                let (owner, token) = (self.traders[t].pubkey(), self.pools[p].traders[t]);
+                let mut mk = self.market_keys(p, m);
                 let ixn = match kind {
-                    // Another pool's market (same index, same feed layout).
+                    // Another pool's market (same index).
                     0 => {
-                        mk.market = self.other.markets[m].key;
+                        mk.market = self.pools[q].fx.markets[m].key;
                         ix::open_position(
                             &owner,
                             &mk,
@@ -990,7 +1485,7 @@ impl World {
                     }
                     // The other market's price for this market.
                     1 => {
-                        mk.price_update = self.f.pool.markets[(m + 1) % MARKETS].oracle;
+                        mk.price_update = self.pools[p].fx.markets[(m + 1) % MARKETS].oracle;
                         ix::open_position(
                             &owner,
                             &mk,
@@ -1003,9 +1498,9 @@ impl World {
                     }
                     // Another pool's markets for an LP request.
                     2 => {
-                        let l = &self.lps[t % LPS];
-                        let mut keys = self.f.pool.keys();
-                        keys.markets = self.other.keys().markets;
+                        let l = &self.pools[p].lps[t % LPS];
+                        let mut keys = self.pools[p].fx.keys();
+                        keys.markets = self.pools[q].fx.keys().markets;
                         ix::deposit_liquidity(
                             &l.user.pubkey(),
                             &keys,
@@ -1017,17 +1512,17 @@ impl World {
                     }
                     // Another pool's vault to pay a close into.
                     3 => {
-                        let (t, m, long) = self.resolve(t, m, t % 2 == 0).await;
-                        let mut k = self.keeper_keys(t, m, long);
-                        k.keeper_token_account = self.other.vault;
+                        let (p, t, m, long) = self.resolve(p, t, m, t % 2 == 0).await;
+                        let mut k = self.keeper_keys(p, t, m, long);
+                        k.keeper_token_account = self.pools[(p + 1) % POOLS].fx.vault;
                         ix::liquidate(&k)
                     }
                     // A keeper paying the owner's part into someone else's account (an owner
                     // may send its own close anywhere it signs for; a keeper may not).
                     _ => {
-                        let (t, m, long) = self.resolve(t, m, t % 2 == 0).await;
-                        let mut k = self.keeper_keys(t, m, long);
-                        k.owner_token_account = self.traders[(t + 1) % TRADERS].token;
+                        let (p, t, m, long) = self.resolve(p, t, m, t % 2 == 0).await;
+                        let mut k = self.keeper_keys(p, t, m, long);
+                        k.owner_token_account = self.pools[p].traders[(t + 1) % TRADERS];
                         ix::liquidate(&k)
                     }
                 };
@@ -1042,9 +1537,13 @@ impl World {
                 }
                 res
             }
-            Op::CollectFees => {
+            Op::CollectFees { p } => {
                 let recipient = self.f.fee_recipient.pubkey();
-                let ixn = ix::collect_protocol_fees(&recipient, &self.f.pool.key, &self.fees);
+                let ixn = ix::collect_protocol_fees(
+                    &recipient,
+                    &self.pools[p].fx.key,
+                    &self.pools[p].fees,
+                );
                 self.send_as(ixn, Who::FeeRecipient).await
             }
         };
@@ -1065,21 +1564,19 @@ impl World {
         }
     }
 
-    /// Close everything and check what is left.
-    async fn wind_down(&mut self) -> Result<(), String> {
+    /// Close everything in pool `p` and check what is left.
+    async fn wind_down(&mut self, p: usize) -> Result<(), String> {
+        let (admin, pool_key) = (self.f.admin.pubkey(), self.pools[p].fx.key);
         for m in 0..MARKETS {
-            self.set_price(m, self.prices[m], self.prices[m], 0).await;
-            let ixn = ix::set_pause_flags(
-                &self.f.admin.pubkey(),
-                Some(&self.f.pool.key),
-                Some(&self.f.pool.markets[m].key),
-                0,
-            );
+            let px = self.pools[p].prices[m];
+            self.set_price(p, m, px, px, 0).await;
+            let market = self.pools[p].fx.markets[m].key;
+            let ixn = ix::set_pause_flags(&admin, Some(&pool_key), Some(&market), 0);
             self.send_as(ixn, Who::Admin)
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let ixn = ix::set_pause_flags(&self.f.admin.pubkey(), Some(&self.f.pool.key), None, 0);
+        let ixn = ix::set_pause_flags(&admin, Some(&pool_key), None, 0);
         self.send_as(ixn, Who::Admin)
             .await
             .map_err(|e| e.to_string())?;
@@ -1087,12 +1584,13 @@ impl World {
         for t in 0..TRADERS {
             for m in 0..MARKETS {
                 for long in [true, false] {
-                    let key = self.keeper_keys(t, m, long).position;
+                    let key = self.keeper_keys(p, t, m, long).position;
                     if self.f.env.raw_account(&key).await.is_none() {
                         continue;
                     }
                     let closed = self
                         .step(&Op::Decrease {
+                            p,
                             t,
                             m,
                             long,
@@ -1100,7 +1598,7 @@ impl World {
                         })
                         .await?;
                     if closed.is_some() {
-                        let ixn = ix::liquidate(&self.keeper_keys(t, m, long));
+                        let ixn = ix::liquidate(&self.keeper_keys(p, t, m, long));
                         let res = self.send_as(ixn, Who::Keeper).await;
                         res.map_err(|e| {
                             format!("position {key} can be neither closed nor liquidated: {e:?}")
@@ -1113,37 +1611,43 @@ impl World {
             }
         }
         for lp in 0..LPS {
-            let key = pda::lp_request(&self.f.pool.key, &self.lps[lp].user.pubkey()).0;
+            let key = self.request_key(p, lp);
             if self.f.env.raw_account(&key).await.is_some() {
-                if let Some(c) = self.step(&Op::CancelRequest { lp }).await? {
+                if let Some(c) = self.step(&Op::CancelRequest { p, lp }).await? {
                     return Err(format!("cancel refused: {c}"));
                 }
             }
         }
         for lp in 0..LPS {
-            if self.f.env.token_balance(&self.lps[lp].lp_token).await == 0 {
+            let lp_token = self.pools[p].lps[lp].lp_token;
+            if self.f.env.token_balance(&lp_token).await == 0 {
                 continue;
             }
             if let Some(c) = self
-                .step(&Op::RequestWithdrawal { lp, share_pct: 100 })
+                .step(&Op::RequestWithdrawal {
+                    p,
+                    lp,
+                    share_pct: 100,
+                })
                 .await?
             {
                 return Err(format!("final withdrawal request refused: {c}"));
             }
         }
-        self.f.wait_request_delay().await;
+        self.wait_request_delay(p).await;
         for lp in 0..LPS {
-            let key = pda::lp_request(&self.f.pool.key, &self.lps[lp].user.pubkey()).0;
+            let key = self.request_key(p, lp);
             if self.f.env.raw_account(&key).await.is_some() {
-                if let Some(c) = self.step(&Op::ExecuteRequest { lp }).await? {
+                if let Some(c) = self.step(&Op::ExecuteRequest { p, lp }).await? {
                     return Err(format!("final withdrawal refused: {c}"));
                 }
             }
         }
-        self.step(&Op::CollectFees).await?;
-        let pool = self.f.pool_state().await;
-        let vault = self.f.env.token_balance(&self.f.pool.vault).await;
-        let supply = self.f.env.mint_supply(&self.f.pool.lp_mint).await;
+        self.step(&Op::CollectFees { p }).await?;
+        let pool = self.pool_state(p).await;
+        let fx = self.pools[p].fx.clone();
+        let vault = self.f.env.token_balance(&fx.vault).await;
+        let supply = self.f.env.mint_supply(&fx.lp_mint).await;
         let checks = [
             (pool.total_collateral, "collateral"),
             (pool.total_reserved, "reserves"),
@@ -1154,30 +1658,116 @@ impl World {
         ];
         for (v, what) in checks {
             if v != 0 {
-                return Err(format!("{what} left after the wind-down: {v}"));
+                return Err(format!("pool {p}: {what} left after the wind-down: {v}"));
             }
         }
         // What is left belongs to the locked shares alone.
         if vault != pool.lp_balance {
-            return Err(format!("vault {vault} != LP balance {}", pool.lp_balance));
+            return Err(format!(
+                "pool {p}: vault {vault} != LP balance {}",
+                pool.lp_balance
+            ));
         }
         Ok(())
     }
 
-    /// Every token of the settlement mint that exists, wherever it is.
-    async fn tokens(&mut self) -> u128 {
-        let mut total = self.f.env.token_balance(&self.f.pool.vault).await as u128;
-        let accounts: Vec<Pubkey> = self
-            .lps
-            .iter()
-            .map(|l| l.token)
-            .chain(self.traders.iter().map(|t| t.token))
-            .chain([self.keeper.token, self.fees])
-            .collect();
-        for a in accounts {
-            total += self.f.env.token_balance(&a).await as u128;
+    /// Every token of each pool's settlement mint that exists, wherever it is.
+    async fn tokens(&mut self) -> Vec<u128> {
+        let mut out = Vec::new();
+        for p in 0..POOLS {
+            let pw = &self.pools[p];
+            let accounts: Vec<Pubkey> = pw
+                .lps
+                .iter()
+                .map(|l| l.token)
+                .chain(pw.traders.iter().copied())
+                .chain([pw.keeper, pw.fees, pw.fx.vault])
+                .collect();
+            let mut total = 0u128;
+            for a in accounts {
+                total += self.f.env.token_balance(&a).await as u128;
+            }
+            out.push(total);
         }
-        total
+        out
+    }
+
+    async fn balances(&mut self) -> Balances {
+        let mut out = Vec::new();
+        for p in 0..POOLS {
+            let pw = &self.pools[p];
+            let traders = pw.traders.clone();
+            let (keeper, fees) = (pw.keeper, pw.fees);
+            let lps: Vec<(Pubkey, Pubkey)> = pw.lps.iter().map(|l| (l.token, l.lp_token)).collect();
+            let mut t = Vec::new();
+            for a in traders {
+                t.push(self.f.env.token_balance(&a).await);
+            }
+            let mut l = Vec::new();
+            for (a, s) in lps {
+                l.push((
+                    self.f.env.token_balance(&a).await,
+                    self.f.env.token_balance(&s).await,
+                ));
+            }
+            let k = self.f.env.token_balance(&keeper).await;
+            let fe = self.f.env.token_balance(&fees).await;
+            out.push((t, k, fe, l));
+        }
+        out
+    }
+
+    /// Every actor's result since `before`, against what the events say (see [`run`]).
+    fn explain(&self, before: &Balances, after: &Balances) -> Result<(), String> {
+        let l = &self.ledger;
+        let change = |a: u64, b: u64| b as i128 - a as i128;
+        for p in 0..POOLS {
+            let pool = self.pools[p].fx.key;
+            let ((t0, k0, f0, l0), (t1, k1, f1, l1)) = (&before[p], &after[p]);
+            for t in 0..TRADERS {
+                let who = self.traders[t].pubkey();
+                let got = change(t0[t], t1[t]);
+                let flow = Ledger::get(&l.flow, who, pool);
+                let explained = Ledger::get(&l.explained, who, pool);
+                if got != flow || flow != explained {
+                    return Err(format!(
+                        "pool {p} trader {t}: balance changed by {got}, events move {flow}, \
+                         PnL − fees − funding + bad debt = {explained}"
+                    ));
+                }
+            }
+            let who = self.keeper.pubkey();
+            let (got, flow) = (change(*k0, *k1), Ledger::get(&l.flow, who, pool));
+            let fees = Ledger::get(&l.keeper_fees, who, pool);
+            if got != flow || flow != fees {
+                return Err(format!(
+                    "pool {p} keeper: balance changed by {got}, events move {flow}, Σ keeper fees {fees}"
+                ));
+            }
+            // The event names the receiving token account.
+            let who = self.pools[p].fees;
+            let (got, flow) = (change(*f0, *f1), Ledger::get(&l.flow, who, pool));
+            if got != flow {
+                return Err(format!(
+                    "pool {p} fee recipient: balance changed by {got}, Σ protocol fees collected {flow}"
+                ));
+            }
+            for lp in 0..LPS {
+                let who = self.lp_users[lp].pubkey();
+                let (got, flow) = (change(l0[lp].0, l1[lp].0), Ledger::get(&l.flow, who, pool));
+                let (held, shares) = (
+                    change(l0[lp].1, l1[lp].1),
+                    Ledger::get(&l.shares, who, pool),
+                );
+                if got != flow || held != shares {
+                    return Err(format!(
+                        "pool {p} LP {lp}: tokens changed by {got} (events: {flow}), shares by \
+                         {held} (events: {shares})"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1223,17 +1813,37 @@ impl Stats {
     }
 }
 
-/// Run one sequence on a fresh world, then the wind-down and the token count. `Err` names
-/// the first op that failed unexpectedly or what the wind-down found; a broken SPEC 7
-/// invariant panics (as everywhere in the harness).
+/// Run one sequence on a fresh world (every key derived from [`KEY_SEED`]), then the
+/// wind-down of both pools and the accounts:
+///
+/// - no token of either mint created or lost;
+/// - every trader's balance change = Σ payouts and collateral removed − Σ collateral paid
+///   in, as the events report them, = Σ realized PnL − open, close and borrow fees
+///   (collected) − funding paid (+ received) − keeper fees + bad debt absorbed by the LPs;
+/// - the keeper's = Σ keeper fees of the closes it made;
+/// - the fee recipient's = Σ protocol fees collected;
+/// - every LP's = Σ withdrawals paid − Σ deposits + refunds, its LP shares' = Σ minted −
+///   Σ burnt + refunded, and every execution's shares (or tokens) follow from the request's
+///   amount, the pool's fee and the share prices its event reports.
+///
+/// `Err` names the first op that failed unexpectedly or what the wind-down found; a broken
+/// SPEC 7 invariant panics (as everywhere in the harness).
 pub fn run(ops: &[Op]) -> Result<Stats, String> {
+    run_traced(ops).map(|(stats, _)| stats)
+}
+
+/// [`run`], and a digest of every event the run emitted: two runs of one sequence give the
+/// same digest (every key derives from [`KEY_SEED`]).
+pub fn run_traced(ops: &[Op]) -> Result<(Stats, u64), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
         let mut w = World::new().await;
+        w.ledger = Ledger::default();
         let before = w.tokens().await;
+        let balances = w.balances().await;
         for op in ops {
             let name = format!("{op:?}")
                 .split([' ', '{'])
@@ -1248,17 +1858,26 @@ pub fn run(ops: &[Op]) -> Result<Stats, String> {
             };
             *w.outcomes.entry(format!("{name}: {outcome}")).or_default() += 1;
         }
-        w.wind_down().await?;
+        for p in 0..POOLS {
+            w.wind_down(p).await?;
+        }
+        let seen = std::mem::take(&mut w.ledger.seen);
+        for (k, v) in seen {
+            *w.outcomes.entry(k).or_default() += v;
+        }
         let after = w.tokens().await;
         if after != before {
             return Err(format!(
-                "tokens not conserved: {before} before, {after} after"
+                "tokens not conserved: {before:?} before, {after:?} after"
             ));
         }
-        Ok(Stats {
+        let end = w.balances().await;
+        w.explain(&balances, &end)?;
+        let stats = Stats {
             sequences: 1,
             ops: ops.len() as u64,
             outcomes: std::mem::take(&mut w.outcomes),
-        })
+        };
+        Ok((stats, w.trace))
     })
 }

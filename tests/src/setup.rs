@@ -160,10 +160,14 @@ impl Fixture {
     }
 
     pub async fn with(setup: PoolSetup) -> Self {
-        let mut env = TestEnv::start().await;
+        Self::with_env(TestEnv::start().await, setup).await
+    }
+
+    /// On a runtime already started (e.g. [`TestEnv::start_seeded`]).
+    pub async fn with_env(mut env: TestEnv, setup: PoolSetup) -> Self {
         let admin = env.new_user().await;
         env.set_upgrade_authority(&admin.pubkey()).await;
-        let fee_recipient = Keypair::new();
+        let fee_recipient = env.new_keypair();
         env.send(
             &[ix::initialize(&admin.pubkey(), &fee_recipient.pubkey())],
             &[&admin],
@@ -714,7 +718,7 @@ pub async fn create_pool(env: &mut TestEnv, admin: &Keypair, setup: &PoolSetup) 
     let mint = env.create_mint(setup.decimals).await;
     let key = pda::pool(setup.id).0;
     let settlement_feed = feed_id(setup.id * 100);
-    let settlement_oracle = Pubkey::new_unique();
+    let settlement_oracle = env.new_address();
     env.set_price(
         &settlement_oracle,
         PriceState::new(settlement_feed, setup.settlement_price, now),
@@ -735,7 +739,7 @@ pub async fn create_pool(env: &mut TestEnv, admin: &Keypair, setup: &PoolSetup) 
     for (i, m) in setup.markets.iter().enumerate() {
         let index = i as u8;
         let feed = feed_id(setup.id * 100 + 1 + i as u16);
-        let oracle = Pubkey::new_unique();
+        let oracle = env.new_address();
         env.set_price(&oracle, PriceState::new(feed, m.price, now));
         env.send(
             &[ix::create_market(

@@ -203,6 +203,8 @@ pub struct PositionDecreased {
     pub payout: u64,
     pub protocol_fee: u64,
     pub bad_debt: u64,
+    /// Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it).
+    pub fees_unpaid: u64,
     /// True when the position is closed and its account returned to the owner.
     pub closed: bool,
     pub remaining_size_base: u64,
@@ -258,6 +260,8 @@ pub struct PositionLiquidated {
     /// Paid to the owner (full liquidation only; a partial one keeps it as collateral).
     pub owner_payout: u64,
     pub bad_debt: u64,
+    /// Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it).
+    pub fees_unpaid: u64,
     pub closed: bool,
 }
 
@@ -271,6 +275,8 @@ pub struct TriggerOrdersSet {
 
 #[event]
 pub struct TriggerOrderExecuted {
+    pub pool: Pubkey,
+    pub market: Pubkey,
     pub position: Pubkey,
     pub owner: Pubkey,
     pub keeper: Pubkey,
@@ -279,13 +285,25 @@ pub struct TriggerOrderExecuted {
     /// Oracle spot price that crossed the trigger, `expo = -9`.
     pub price: u64,
     pub fill_price: u64,
+    /// Closed entry notional, USD (`expo = -6`).
+    pub size_usd: u64,
     pub pnl: i64,
+    /// Close fee and borrow fee due (see `fees_unpaid` for what was not collected); funding
+    /// paid (positive) or received (negative). All in tokens.
+    pub close_fee: u64,
+    pub borrow_fee: u64,
+    pub funding: i64,
     pub keeper_fee: u64,
     pub payout: u64,
+    pub bad_debt: u64,
+    /// Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it).
+    pub fees_unpaid: u64,
 }
 
 #[event]
 pub struct PositionDeleveraged {
+    pub pool: Pubkey,
+    pub market: Pubkey,
     pub position: Pubkey,
     pub owner: Pubkey,
     pub keeper: Pubkey,
@@ -295,8 +313,16 @@ pub struct PositionDeleveraged {
     /// Closed entry notional, USD (`expo = -6`).
     pub size_usd: u64,
     pub pnl: i64,
+    /// Close fee and borrow fee due (see `fees_unpaid` for what was not collected); funding
+    /// paid (positive) or received (negative). All in tokens.
+    pub close_fee: u64,
+    pub borrow_fee: u64,
+    pub funding: i64,
     pub keeper_fee: u64,
     pub payout: u64,
+    pub bad_debt: u64,
+    /// Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it).
+    pub fees_unpaid: u64,
     pub closed: bool,
 }
 

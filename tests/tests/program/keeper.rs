@@ -4,7 +4,7 @@ use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::Signer;
 use tidepool::constants::pause;
 use tidepool::error::TidepoolError;
-use tidepool::events::{BadDebtAbsorbed, PositionLiquidated};
+use tidepool::events::{BadDebtAbsorbed, PositionLiquidated, TriggerOrderExecuted};
 use tidepool::math::valuation::notional_usd;
 use tidepool::math::{Rounding, PRICE_PRECISION};
 use tidepool::state::Side::{Long, Short};
@@ -370,6 +370,51 @@ async fn trigger_orders_execute_only_once_crossed() {
     f.execute_trigger(&keeper, &long, Long).await.unwrap();
     let gained = f.env.token_balance(&long.token).await - before;
     assert!(gained > 300 * USDC, "profit realized: {gained}");
+    f.check_invariants().await;
+}
+
+/// A stop-loss gapped through: the close leaves bad debt. The trigger's event says so, with
+/// every fee, and a `BadDebtAbsorbed` follows as after any other close (it used to be
+/// missing: the pool's bad debt grew with no event naming it, and the trigger event listed
+/// neither the fees nor the bad debt, so the owner's result could not be explained).
+#[tokio::test]
+async fn gapped_stop_loss_reports_its_bad_debt_and_fees() {
+    let mut f = exact().await;
+    let keeper = f.new_keeper().await;
+    let t = ten_x_long(&mut f).await;
+    f.set_triggers(&t, Long, 0, 140 * PRICE_PRECISION)
+        .await
+        .unwrap();
+    f.env.advance_time(3_600).await;
+    price(&mut f, usd_e8(120)).await;
+    let p = f.position(&t, Long).await.unwrap();
+    let ixn = ix::execute_trigger_order(&f.keeper_keys(&keeper, &t, Long));
+    let inner = f.env.simulate_inner_data(&[ixn], &[&keeper.user]).await;
+    let owner_tokens = f.env.token_balance(&t.token).await;
+    f.execute_trigger(&keeper, &t, Long).await.unwrap();
+    let e = decode_events::<TriggerOrderExecuted>(&inner).remove(0);
+    let bad = decode_events::<BadDebtAbsorbed>(&inner);
+    let pool = f.pool_state().await;
+    assert!(e.bad_debt > 0, "pnl {} bad debt {}", e.pnl, e.bad_debt);
+    assert_eq!(bad.len(), 1, "bad debt emitted");
+    assert_eq!(
+        (bad[0].amount, bad[0].total_bad_debt),
+        (e.bad_debt, pool.bad_debt)
+    );
+    assert_eq!((e.payout, e.keeper_fee), (0, 0));
+    assert_eq!(f.env.token_balance(&t.token).await, owner_tokens);
+    assert!(e.borrow_fee > 0 && e.close_fee > 0);
+    assert_eq!(
+        e.fees_unpaid,
+        e.borrow_fee + e.close_fee,
+        "nothing left to pay them"
+    );
+    // The owner's result on its collateral, from the event alone.
+    let result = e.pnl as i128 - e.funding as i128 - (e.close_fee + e.borrow_fee) as i128
+        + e.fees_unpaid as i128
+        - e.keeper_fee as i128
+        + e.bad_debt as i128;
+    assert_eq!(result, e.payout as i128 - p.collateral as i128);
     f.check_invariants().await;
 }
 

@@ -42,6 +42,12 @@ export type DecreaseOutcome = {
   badDebt: bigint;
   /** The whole position was closed. */
   closed: boolean;
+  /**
+   * Part of `close_fee + borrow_fee` not collected: what the trader's gross (collateral
+   * + PnL − funding) did not cover. The trader's result is `pnl − funding − close_fee −
+   * borrow_fee + fees_unpaid − keeper_fee + bad_debt` on the released collateral.
+   */
+  feesUnpaid: bigint;
 };
 
 export type DecreaseOutcomeArgs = {
@@ -64,6 +70,12 @@ export type DecreaseOutcomeArgs = {
   badDebt: number | bigint;
   /** The whole position was closed. */
   closed: boolean;
+  /**
+   * Part of `close_fee + borrow_fee` not collected: what the trader's gross (collateral
+   * + PnL − funding) did not cover. The trader's result is `pnl − funding − close_fee −
+   * borrow_fee + fees_unpaid − keeper_fee + bad_debt` on the released collateral.
+   */
+  feesUnpaid: number | bigint;
 };
 
 export function getDecreaseOutcomeEncoder(): FixedSizeEncoder<DecreaseOutcomeArgs> {
@@ -80,6 +92,7 @@ export function getDecreaseOutcomeEncoder(): FixedSizeEncoder<DecreaseOutcomeArg
     ["keeperFee", getU64Encoder()],
     ["badDebt", getU64Encoder()],
     ["closed", getBooleanEncoder()],
+    ["feesUnpaid", getU64Encoder()],
   ]);
 }
 
@@ -97,6 +110,7 @@ export function getDecreaseOutcomeDecoder(): FixedSizeDecoder<DecreaseOutcome> {
     ["keeperFee", getU64Decoder()],
     ["badDebt", getU64Decoder()],
     ["closed", getBooleanDecoder()],
+    ["feesUnpaid", getU64Decoder()],
   ]);
 }
 

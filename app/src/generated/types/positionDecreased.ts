@@ -46,6 +46,8 @@ export type PositionDecreased = {
   payout: bigint;
   protocolFee: bigint;
   badDebt: bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: bigint;
   /** True when the position is closed and its account returned to the owner. */
   closed: boolean;
   remainingSizeBase: bigint;
@@ -74,6 +76,8 @@ export type PositionDecreasedArgs = {
   payout: number | bigint;
   protocolFee: number | bigint;
   badDebt: number | bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: number | bigint;
   /** True when the position is closed and its account returned to the owner. */
   closed: boolean;
   remainingSizeBase: number | bigint;
@@ -98,6 +102,7 @@ export function getPositionDecreasedEncoder(): FixedSizeEncoder<PositionDecrease
     ["payout", getU64Encoder()],
     ["protocolFee", getU64Encoder()],
     ["badDebt", getU64Encoder()],
+    ["feesUnpaid", getU64Encoder()],
     ["closed", getBooleanEncoder()],
     ["remainingSizeBase", getU64Encoder()],
     ["remainingCollateral", getU64Encoder()],
@@ -122,6 +127,7 @@ export function getPositionDecreasedDecoder(): FixedSizeDecoder<PositionDecrease
     ["payout", getU64Decoder()],
     ["protocolFee", getU64Decoder()],
     ["badDebt", getU64Decoder()],
+    ["feesUnpaid", getU64Decoder()],
     ["closed", getBooleanDecoder()],
     ["remainingSizeBase", getU64Decoder()],
     ["remainingCollateral", getU64Decoder()],

@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type PositionDeleveraged = {
+  pool: Address;
+  market: Address;
   position: Address;
   owner: Address;
   keeper: Address;
@@ -34,12 +36,24 @@ export type PositionDeleveraged = {
   /** Closed entry notional, USD (`expo = -6`). */
   sizeUsd: bigint;
   pnl: bigint;
+  /**
+   * Close fee and borrow fee due (see `fees_unpaid` for what was not collected); funding
+   * paid (positive) or received (negative). All in tokens.
+   */
+  closeFee: bigint;
+  borrowFee: bigint;
+  funding: bigint;
   keeperFee: bigint;
   payout: bigint;
+  badDebt: bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: bigint;
   closed: boolean;
 };
 
 export type PositionDeleveragedArgs = {
+  pool: Address;
+  market: Address;
   position: Address;
   owner: Address;
   keeper: Address;
@@ -49,13 +63,25 @@ export type PositionDeleveragedArgs = {
   /** Closed entry notional, USD (`expo = -6`). */
   sizeUsd: number | bigint;
   pnl: number | bigint;
+  /**
+   * Close fee and borrow fee due (see `fees_unpaid` for what was not collected); funding
+   * paid (positive) or received (negative). All in tokens.
+   */
+  closeFee: number | bigint;
+  borrowFee: number | bigint;
+  funding: number | bigint;
   keeperFee: number | bigint;
   payout: number | bigint;
+  badDebt: number | bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: number | bigint;
   closed: boolean;
 };
 
 export function getPositionDeleveragedEncoder(): FixedSizeEncoder<PositionDeleveragedArgs> {
   return getStructEncoder([
+    ["pool", getAddressEncoder()],
+    ["market", getAddressEncoder()],
     ["position", getAddressEncoder()],
     ["owner", getAddressEncoder()],
     ["keeper", getAddressEncoder()],
@@ -63,14 +89,21 @@ export function getPositionDeleveragedEncoder(): FixedSizeEncoder<PositionDeleve
     ["price", getU64Encoder()],
     ["sizeUsd", getU64Encoder()],
     ["pnl", getI64Encoder()],
+    ["closeFee", getU64Encoder()],
+    ["borrowFee", getU64Encoder()],
+    ["funding", getI64Encoder()],
     ["keeperFee", getU64Encoder()],
     ["payout", getU64Encoder()],
+    ["badDebt", getU64Encoder()],
+    ["feesUnpaid", getU64Encoder()],
     ["closed", getBooleanEncoder()],
   ]);
 }
 
 export function getPositionDeleveragedDecoder(): FixedSizeDecoder<PositionDeleveraged> {
   return getStructDecoder([
+    ["pool", getAddressDecoder()],
+    ["market", getAddressDecoder()],
     ["position", getAddressDecoder()],
     ["owner", getAddressDecoder()],
     ["keeper", getAddressDecoder()],
@@ -78,8 +111,13 @@ export function getPositionDeleveragedDecoder(): FixedSizeDecoder<PositionDeleve
     ["price", getU64Decoder()],
     ["sizeUsd", getU64Decoder()],
     ["pnl", getI64Decoder()],
+    ["closeFee", getU64Decoder()],
+    ["borrowFee", getU64Decoder()],
+    ["funding", getI64Decoder()],
     ["keeperFee", getU64Decoder()],
     ["payout", getU64Decoder()],
+    ["badDebt", getU64Decoder()],
+    ["feesUnpaid", getU64Decoder()],
     ["closed", getBooleanDecoder()],
   ]);
 }

@@ -47,6 +47,8 @@ export type PositionLiquidated = {
   /** Paid to the owner (full liquidation only; a partial one keeps it as collateral). */
   ownerPayout: bigint;
   badDebt: bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: bigint;
   closed: boolean;
 };
 
@@ -73,6 +75,8 @@ export type PositionLiquidatedArgs = {
   /** Paid to the owner (full liquidation only; a partial one keeps it as collateral). */
   ownerPayout: number | bigint;
   badDebt: number | bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: number | bigint;
   closed: boolean;
 };
 
@@ -94,6 +98,7 @@ export function getPositionLiquidatedEncoder(): FixedSizeEncoder<PositionLiquida
     ["keeperFee", getU64Encoder()],
     ["ownerPayout", getU64Encoder()],
     ["badDebt", getU64Encoder()],
+    ["feesUnpaid", getU64Encoder()],
     ["closed", getBooleanEncoder()],
   ]);
 }
@@ -116,6 +121,7 @@ export function getPositionLiquidatedDecoder(): FixedSizeDecoder<PositionLiquida
     ["keeperFee", getU64Decoder()],
     ["ownerPayout", getU64Decoder()],
     ["badDebt", getU64Decoder()],
+    ["feesUnpaid", getU64Decoder()],
     ["closed", getBooleanDecoder()],
   ]);
 }

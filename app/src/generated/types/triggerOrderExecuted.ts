@@ -25,6 +25,8 @@ import {
 } from "@solana/kit";
 
 export type TriggerOrderExecuted = {
+  pool: Address;
+  market: Address;
   position: Address;
   owner: Address;
   keeper: Address;
@@ -33,12 +35,26 @@ export type TriggerOrderExecuted = {
   /** Oracle spot price that crossed the trigger, `expo = -9`. */
   price: bigint;
   fillPrice: bigint;
+  /** Closed entry notional, USD (`expo = -6`). */
+  sizeUsd: bigint;
   pnl: bigint;
+  /**
+   * Close fee and borrow fee due (see `fees_unpaid` for what was not collected); funding
+   * paid (positive) or received (negative). All in tokens.
+   */
+  closeFee: bigint;
+  borrowFee: bigint;
+  funding: bigint;
   keeperFee: bigint;
   payout: bigint;
+  badDebt: bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: bigint;
 };
 
 export type TriggerOrderExecutedArgs = {
+  pool: Address;
+  market: Address;
   position: Address;
   owner: Address;
   keeper: Address;
@@ -47,36 +63,64 @@ export type TriggerOrderExecutedArgs = {
   /** Oracle spot price that crossed the trigger, `expo = -9`. */
   price: number | bigint;
   fillPrice: number | bigint;
+  /** Closed entry notional, USD (`expo = -6`). */
+  sizeUsd: number | bigint;
   pnl: number | bigint;
+  /**
+   * Close fee and borrow fee due (see `fees_unpaid` for what was not collected); funding
+   * paid (positive) or received (negative). All in tokens.
+   */
+  closeFee: number | bigint;
+  borrowFee: number | bigint;
+  funding: number | bigint;
   keeperFee: number | bigint;
   payout: number | bigint;
+  badDebt: number | bigint;
+  /** Part of `close_fee + borrow_fee` not collected (the trader's gross did not cover it). */
+  feesUnpaid: number | bigint;
 };
 
 export function getTriggerOrderExecutedEncoder(): FixedSizeEncoder<TriggerOrderExecutedArgs> {
   return getStructEncoder([
+    ["pool", getAddressEncoder()],
+    ["market", getAddressEncoder()],
     ["position", getAddressEncoder()],
     ["owner", getAddressEncoder()],
     ["keeper", getAddressEncoder()],
     ["takeProfit", getBooleanEncoder()],
     ["price", getU64Encoder()],
     ["fillPrice", getU64Encoder()],
+    ["sizeUsd", getU64Encoder()],
     ["pnl", getI64Encoder()],
+    ["closeFee", getU64Encoder()],
+    ["borrowFee", getU64Encoder()],
+    ["funding", getI64Encoder()],
     ["keeperFee", getU64Encoder()],
     ["payout", getU64Encoder()],
+    ["badDebt", getU64Encoder()],
+    ["feesUnpaid", getU64Encoder()],
   ]);
 }
 
 export function getTriggerOrderExecutedDecoder(): FixedSizeDecoder<TriggerOrderExecuted> {
   return getStructDecoder([
+    ["pool", getAddressDecoder()],
+    ["market", getAddressDecoder()],
     ["position", getAddressDecoder()],
     ["owner", getAddressDecoder()],
     ["keeper", getAddressDecoder()],
     ["takeProfit", getBooleanDecoder()],
     ["price", getU64Decoder()],
     ["fillPrice", getU64Decoder()],
+    ["sizeUsd", getU64Decoder()],
     ["pnl", getI64Decoder()],
+    ["closeFee", getU64Decoder()],
+    ["borrowFee", getU64Decoder()],
+    ["funding", getI64Decoder()],
     ["keeperFee", getU64Decoder()],
     ["payout", getU64Decoder()],
+    ["badDebt", getU64Decoder()],
+    ["feesUnpaid", getU64Decoder()],
   ]);
 }
 

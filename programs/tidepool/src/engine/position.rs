@@ -266,6 +266,10 @@ pub struct DecreaseOutcome {
     pub bad_debt: u64,
     /// The whole position was closed.
     pub closed: bool,
+    /// Part of `close_fee + borrow_fee` not collected: what the trader's gross (collateral
+    /// + PnL − funding) did not cover. The trader's result is `pnl − funding − close_fee −
+    /// borrow_fee + fees_unpaid − keeper_fee + bad_debt` on the released collateral.
+    pub fees_unpaid: u64,
 }
 
 /// What a keeper earns for a close.
@@ -384,7 +388,7 @@ pub fn apply_close(
         KeeperFee::FlatUsd(usd) => usd,
     };
     let keeper_fee_due = owed_usd_to_tokens(keeper_fee_usd, settlement, decimals)?;
-    let (funding_due, fees_due) = if closed {
+    let (funding_due, fees_due): (i128, u64) = if closed {
         (
             cap_funding_received(pnl, funding, reserve),
             borrow_fee.safe_add(close_fee)?,
@@ -435,6 +439,7 @@ pub fn apply_close(
         keeper_fee: s.keeper_fee,
         bad_debt: s.bad_debt,
         closed,
+        fees_unpaid: fees_due.safe_sub(s.fees_collected)?,
     })
 }
 

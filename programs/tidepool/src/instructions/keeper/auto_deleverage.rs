@@ -6,7 +6,7 @@ use crate::constants::pause;
 use crate::engine::pool_value::{Marking, PoolMarks};
 use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::PositionDeleveraged;
+use crate::events::{BadDebtAbsorbed, PositionDeleveraged};
 use crate::math::valuation::profit_over_cap;
 
 /// Permissionless deleveraging, at the oracle's spot price, for the market's keeper fee:
@@ -115,6 +115,8 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
     )?;
     c.finish(&o, OwnerPayout::Pay)?;
     let event = PositionDeleveraged {
+        pool: c.pool.key(),
+        market: c.market.key(),
         position: c.position.key(),
         owner: c.owner.key(),
         keeper: c.keeper.key(),
@@ -122,10 +124,26 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         price: price.spot,
         size_usd: o.size_usd,
         pnl: o.pnl,
+        close_fee: o.close_fee,
+        borrow_fee: o.borrow_fee,
+        funding: o.funding,
         keeper_fee: o.keeper_fee,
         payout: o.payout,
+        bad_debt: o.bad_debt,
+        fees_unpaid: o.fees_unpaid,
         closed: o.closed,
     };
+    // The pool's bad debt grew: say so as every other close does.
+    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
+        pool: c.pool.key(),
+        market: c.market.key(),
+        position: c.position.key(),
+        amount: o.bad_debt,
+        total_bad_debt: c.pool.bad_debt,
+    });
     emit_cpi!(event);
+    if let Some(e) = bad_debt {
+        emit_cpi!(e);
+    }
     Ok(())
 }

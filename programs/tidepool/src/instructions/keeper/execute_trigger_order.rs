@@ -5,7 +5,7 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::TriggerOrderExecuted;
+use crate::events::{BadDebtAbsorbed, TriggerOrderExecuted};
 use crate::state::TriggerState;
 
 /// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
@@ -59,16 +59,35 @@ pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
     )?;
     c.finish(&o, OwnerPayout::Pay)?;
     let event = TriggerOrderExecuted {
+        pool: c.pool.key(),
+        market: c.market.key(),
         position: c.position.key(),
         owner: c.owner.key(),
         keeper: c.keeper.key(),
         take_profit,
         price: price.spot,
         fill_price: o.fill_price,
+        size_usd: o.size_usd,
         pnl: o.pnl,
+        close_fee: o.close_fee,
+        borrow_fee: o.borrow_fee,
+        funding: o.funding,
         keeper_fee: o.keeper_fee,
         payout: o.payout,
+        bad_debt: o.bad_debt,
+        fees_unpaid: o.fees_unpaid,
     };
+    // The pool's bad debt grew: say so as every other close does.
+    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
+        pool: c.pool.key(),
+        market: c.market.key(),
+        position: c.position.key(),
+        amount: o.bad_debt,
+        total_bad_debt: c.pool.bad_debt,
+    });
     emit_cpi!(event);
+    if let Some(e) = bad_debt {
+        emit_cpi!(e);
+    }
     Ok(())
 }

@@ -90,6 +90,7 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         keeper_fee: o.keeper_fee,
         owner_payout: if o.closed { o.payout } else { 0 },
         bad_debt: o.bad_debt,
+        fees_unpaid: o.fees_unpaid,
         closed: o.closed,
     };
     let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {

@@ -93,6 +93,7 @@ pub fn decrease_position(
         payout: o.payout,
         protocol_fee: o.protocol_fee,
         bad_debt: o.bad_debt,
+        fees_unpaid: o.fees_unpaid,
         closed: o.closed,
         remaining_size_base: p.size_base,
         remaining_collateral: p.collateral,

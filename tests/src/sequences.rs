@@ -615,6 +615,8 @@ struct World {
     /// FNV-1a over every event of every transaction that went through: equal for two runs
     /// only when they did exactly the same (addresses and amounts included).
     trace: u64,
+    /// SPEC 7 checks run (one per pool after every op that went through).
+    invariant_checks: u64,
 }
 
 fn side(long: bool) -> Side {
@@ -927,6 +929,7 @@ impl World {
             ledger: Ledger::default(),
             outcomes: BTreeMap::new(),
             trace: 0xcbf2_9ce4_8422_2325,
+            invariant_checks: 0,
         };
         // Each pool's first LP seeds it.
         for p in 0..POOLS {
@@ -1027,6 +1030,7 @@ impl World {
             for p in 0..POOLS {
                 let fx = self.pools[p].fx.clone();
                 check_invariants(&mut self.f.env, &fx).await;
+                self.invariant_checks += 1;
             }
         }
         res
@@ -1786,6 +1790,8 @@ enum Who {
 pub struct Stats {
     pub sequences: u64,
     pub ops: u64,
+    /// SPEC 7 invariant checks done (every pool, after every op that went through).
+    pub invariant_checks: u64,
     /// `"Op: outcome"` (`ok` or the error's name) → count.
     pub outcomes: BTreeMap<String, u64>,
 }
@@ -1794,22 +1800,29 @@ impl Stats {
     pub fn merge(&mut self, other: Stats) {
         self.sequences += other.sequences;
         self.ops += other.ops;
+        self.invariant_checks += other.invariant_checks;
         for (k, v) in other.outcomes {
             *self.outcomes.entry(k).or_default() += v;
         }
     }
 
-    /// The counts, one line each, after a headline with the ops per second over `secs`.
-    pub fn print(&self, label: &str, secs: f64) {
-        eprintln!(
-            "sequences: {}, ops: {} ({:.0} ops/s, {label})",
+    /// A headline with the ops per second over `secs` and, with `outcomes`, the count of
+    /// every op's outcome, one line each. Written to stderr directly, past the test harness's capture, so a run shows them
+    /// without `--nocapture` (which would also show the program's own log lines, printed
+    /// to stdout when it runs natively).
+    pub fn print(&self, label: &str, secs: f64, outcomes: bool) {
+        use std::io::Write;
+        let mut out = format!(
+            "sequences: {}, ops: {} ({:.0} ops/s, {label}), invariant checks: {}\n",
             self.sequences,
             self.ops,
-            self.ops as f64 / secs
+            self.ops as f64 / secs,
+            self.invariant_checks
         );
-        for (k, v) in &self.outcomes {
-            eprintln!("  {k:<48} {v}");
+        for (k, v) in self.outcomes.iter().filter(|_| outcomes) {
+            out.push_str(&format!("  {k:<48} {v}\n"));
         }
+        let _ = std::io::stderr().write_all(out.as_bytes());
     }
 }
 
@@ -1876,6 +1889,7 @@ pub fn run_traced(ops: &[Op]) -> Result<(Stats, u64), String> {
         let stats = Stats {
             sequences: 1,
             ops: ops.len() as u64,
+            invariant_checks: w.invariant_checks,
             outcomes: std::mem::take(&mut w.outcomes),
         };
         Ok((stats, w.trace))

@@ -734,49 +734,31 @@ impl Ledger {
                 e.bad_debt,
             );
         }
-        for e in decode_events::<PositionLiquidated>(inner) {
-            // A partial liquidation keeps the owner's part as collateral (paid out later).
-            self.close(
-                e.pool,
-                e.owner,
-                e.owner_payout,
-                e.pnl,
-                e.close_fee,
-                e.borrow_fee,
-                e.fees_unpaid,
-                e.funding,
-                Some((e.keeper, e.keeper_fee)),
-                e.bad_debt,
-            );
+        // The three keeper closes carry the same amounts; a partial liquidation's
+        // `owner_payout` stays in the position as collateral (paid out later).
+        macro_rules! keeper_closes {
+            ($($event:ty => $payout:ident),*) => {$(
+                for e in decode_events::<$event>(inner) {
+                    self.close(
+                        e.pool,
+                        e.owner,
+                        e.$payout,
+                        e.pnl,
+                        e.close_fee,
+                        e.borrow_fee,
+                        e.fees_unpaid,
+                        e.funding,
+                        Some((e.keeper, e.keeper_fee)),
+                        e.bad_debt,
+                    );
+                }
+            )*};
         }
-        for e in decode_events::<TriggerOrderExecuted>(inner) {
-            self.close(
-                e.pool,
-                e.owner,
-                e.payout,
-                e.pnl,
-                e.close_fee,
-                e.borrow_fee,
-                e.fees_unpaid,
-                e.funding,
-                Some((e.keeper, e.keeper_fee)),
-                e.bad_debt,
-            );
-        }
-        for e in decode_events::<PositionDeleveraged>(inner) {
-            self.close(
-                e.pool,
-                e.owner,
-                e.payout,
-                e.pnl,
-                e.close_fee,
-                e.borrow_fee,
-                e.fees_unpaid,
-                e.funding,
-                Some((e.keeper, e.keeper_fee)),
-                e.bad_debt,
-            );
-        }
+        keeper_closes!(
+            PositionLiquidated => owner_payout,
+            TriggerOrderExecuted => payout,
+            PositionDeleveraged => payout
+        );
         for e in decode_events::<LiquidityRequested>(inner) {
             match e.kind {
                 LiquidityRequestKind::Deposit => {

@@ -5,6 +5,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::TidepoolError;
+use crate::events::BadDebtAbsorbed;
 use crate::math::oracle::OraclePrice;
 use crate::math::position::{
     base_rounding, cap_funding_received, owed_usd_to_tokens, pnl_usd, settle_close,
@@ -270,6 +271,25 @@ pub struct DecreaseOutcome {
     /// + PnL − funding) did not cover. The trader's result is `pnl − funding − close_fee −
     /// borrow_fee + fees_unpaid − keeper_fee + bad_debt` on the released collateral.
     pub fees_unpaid: u64,
+}
+
+impl DecreaseOutcome {
+    /// The `BadDebtAbsorbed` event a close owes when it left the LPs a loss beyond the
+    /// position's collateral (`pool` after the close), else none.
+    pub fn bad_debt_event(
+        &self,
+        pool: &Account<Pool>,
+        market: Pubkey,
+        position: Pubkey,
+    ) -> Option<BadDebtAbsorbed> {
+        (self.bad_debt > 0).then(|| BadDebtAbsorbed {
+            pool: pool.key(),
+            market,
+            position,
+            amount: self.bad_debt,
+            total_bad_debt: pool.bad_debt,
+        })
+    }
 }
 
 /// What a keeper earns for a close.

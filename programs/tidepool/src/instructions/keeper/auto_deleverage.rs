@@ -6,7 +6,7 @@ use crate::constants::pause;
 use crate::engine::pool_value::{Marking, PoolMarks};
 use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::{BadDebtAbsorbed, PositionDeleveraged};
+use crate::events::PositionDeleveraged;
 use crate::math::valuation::profit_over_cap;
 
 /// Permissionless deleveraging, at the oracle's spot price, for the market's keeper fee:
@@ -133,14 +133,7 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         fees_unpaid: o.fees_unpaid,
         closed: o.closed,
     };
-    // The pool's bad debt grew: say so as every other close does.
-    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
-        pool: c.pool.key(),
-        market: c.market.key(),
-        position: c.position.key(),
-        amount: o.bad_debt,
-        total_bad_debt: c.pool.bad_debt,
-    });
+    let bad_debt = o.bad_debt_event(&c.pool, c.market.key(), c.position.key());
     emit_cpi!(event);
     if let Some(e) = bad_debt {
         emit_cpi!(e);

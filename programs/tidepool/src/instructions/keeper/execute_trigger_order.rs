@@ -5,7 +5,7 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::{BadDebtAbsorbed, TriggerOrderExecuted};
+use crate::events::TriggerOrderExecuted;
 use crate::state::TriggerState;
 
 /// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
@@ -77,14 +77,7 @@ pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
         bad_debt: o.bad_debt,
         fees_unpaid: o.fees_unpaid,
     };
-    // The pool's bad debt grew: say so as every other close does.
-    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
-        pool: c.pool.key(),
-        market: c.market.key(),
-        position: c.position.key(),
-        amount: o.bad_debt,
-        total_bad_debt: c.pool.bad_debt,
-    });
+    let bad_debt = o.bad_debt_event(&c.pool, c.market.key(), c.position.key());
     emit_cpi!(event);
     if let Some(e) = bad_debt {
         emit_cpi!(e);

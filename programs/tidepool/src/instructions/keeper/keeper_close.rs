@@ -1,8 +1,7 @@
 use anchor_lang::prelude::*;
-
-use crate::constants::CONFIG_ADDRESS;
 use anchor_spl::token::{Token, TokenAccount};
 
+use crate::constants::CONFIG_ADDRESS;
 use crate::engine::marks::mark_market;
 use crate::engine::position::DecreaseOutcome;
 use crate::engine::token::pay_from_vault;

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use super::keeper_close::*;
 use crate::engine::position::{apply_close, rebook_as_collateral, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::{BadDebtAbsorbed, PositionLiquidated};
+use crate::events::PositionLiquidated;
 use crate::math::position::{liquidation_close_usd, owed_usd_to_tokens};
 use crate::math::{bps_of, Rounding};
 
@@ -93,13 +93,7 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         fees_unpaid: o.fees_unpaid,
         closed: o.closed,
     };
-    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
-        pool: c.pool.key(),
-        market: c.market.key(),
-        position: c.position.key(),
-        amount: o.bad_debt,
-        total_bad_debt: c.pool.bad_debt,
-    });
+    let bad_debt = o.bad_debt_event(&c.pool, c.market.key(), c.position.key());
     emit_cpi!(event);
     if let Some(e) = bad_debt {
         emit_cpi!(e);

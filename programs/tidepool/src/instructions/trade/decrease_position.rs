@@ -7,7 +7,7 @@ use crate::engine::marks::mark_market;
 use crate::engine::position::apply_decrease;
 use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
-use crate::events::{BadDebtAbsorbed, PositionDecreased};
+use crate::events::PositionDecreased;
 
 /// Decrease or close a position. Closing returns the account's rent to the owner.
 #[event_cpi]
@@ -99,13 +99,7 @@ pub fn decrease_position(
         remaining_collateral: p.collateral,
         remaining_reserved: p.reserved,
     };
-    let bad_debt = (o.bad_debt > 0).then(|| BadDebtAbsorbed {
-        pool: pool_key,
-        market: market_key,
-        position: position_key,
-        amount: o.bad_debt,
-        total_bad_debt: t.pool.bad_debt,
-    });
+    let bad_debt = o.bad_debt_event(&t.pool, market_key, position_key);
     if o.closed {
         t.position.close(t.owner.to_account_info())?;
     }

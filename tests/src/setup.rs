@@ -322,11 +322,6 @@ impl Fixture {
 
     pub async fn new_trader(&mut self, tokens: u64) -> Trader {
         let user = self.env.new_user().await;
-        self.trader_for(user, tokens).await
-    }
-
-    /// A trader for `user` (funded with SOL), with a token account holding `tokens`.
-    pub async fn trader_for(&mut self, user: Keypair, tokens: u64) -> Trader {
         let token = self
             .env
             .create_token_account(&self.pool.mint, &user.pubkey())
@@ -662,12 +657,13 @@ impl Fixture {
         side: Side,
         cap: AdlCap,
     ) -> TxResult {
-        let markets = match cap {
-            AdlCap::PoolProfit => self.pool.keys().markets,
-            AdlCap::PositionReserve => vec![],
+        let action = match cap {
+            AdlCap::PositionReserve => Action::DeleverageAtCap,
+            AdlCap::PoolProfit => Action::DeleverageOverPnlCap,
         };
-        let ixn = ix::auto_deleverage(&self.keeper_keys_on(market, keeper, t, side), &markets);
-        self.keeper_send(keeper, ixn).await
+        self.keeper_action_on(market, keeper, t, side, action)
+            .await
+            .expect("a deleveraging is an action")
     }
 
     pub async fn set_triggers(

@@ -291,12 +291,6 @@ impl TestEnv {
     /// A fresh keypair with SOL for rent and fees.
     pub async fn new_user(&mut self) -> Keypair {
         let user = self.new_keypair();
-        self.fund_user(user).await
-    }
-
-    /// `user` with SOL for rent and fees. A fixed key makes the bump searches of the PDAs
-    /// derived from it (a position's) repeatable, which compute-unit figures need.
-    pub async fn fund_user(&mut self, user: Keypair) -> Keypair {
         let ix = system_instruction::transfer(&self.payer(), &user.pubkey(), 10_000_000_000);
         self.send(&[ix], &[]).await.expect("fund user");
         user

@@ -1,11 +1,11 @@
 //! Not a test: the workload of `scripts/bench-cu.sh` (compute units on the SBF build) and
 //! of `scripts/bench-instructions.sh`, which runs it natively under
 //! `valgrind --tool=callgrind` and prints the native instruction count of every program
-//! instruction. Each instruction runs here exactly once (after `Fixture::new`, which runs
+//! instruction. Each instruction runs here exactly once (after `Fixture::with_env`, which runs
 //! `initialize`, `create_pool` and `create_market` once each), so the inclusive cost of its
 //! Anchor dispatcher is the cost of one call. Ignored by `cargo test`.
 
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::signature::Signer;
 use tidepool::math::PRICE_PRECISION;
 use tidepool::state::Side::Long;
 use tidepool_client::ix;
@@ -14,7 +14,11 @@ use tidepool_harness::*;
 #[tokio::test]
 #[ignore = "workload for scripts/bench-instructions.sh"]
 async fn bench_instruction_costs() {
-    let mut f = Fixture::new().await;
+    // Every key from one seed: creating a position or an LP request searches its bump
+    // from the owner's key (`find_program_address`, ~1.5k CU a try), so random keys
+    // would make those costs vary from run to run.
+    let env = TestEnv::start_seeded(7).await;
+    let mut f = Fixture::with_env(env, PoolSetup::default()).await;
     f.check_every_step = false;
     f.zero_confidence();
     let admin = f.admin.insecure_clone();
@@ -25,10 +29,7 @@ async fn bench_instruction_costs() {
         .send(&[ix::refresh_market(&f.pool.key, &m.key, &m.oracle)], &[])
         .await
         .unwrap();
-    // A fixed trader key: opening creates the position at a bump searched from it
-    // (`find_program_address`, ~1.5k CU a try), so random keys would make its cost vary.
-    let user = f.env.fund_user(Keypair::new_from_array([7; 32])).await;
-    let t = f.trader_for(user, 10_000 * USDC).await;
+    let t = f.new_trader(10_000 * USDC).await;
     let keeper = f.new_keeper().await;
     f.open(&t, Long, 3_000 * USDC, 300 * USDC).await.unwrap();
     f.add_collateral(&t, Long, 10 * USDC).await.unwrap();

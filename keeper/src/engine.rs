@@ -1,6 +1,6 @@
 //! One keeper pass: load, judge, act.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use anchor_lang::prelude::Pubkey;
@@ -10,6 +10,7 @@ use anchor_spl::associated_token::spl_associated_token_account::instruction::cre
 use anchor_spl::token::ID as TOKEN_PROGRAM_ID;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_sdk::instruction::Instruction;
 use tidepool::engine::marks::validate_price_update;
 use tidepool::error::TidepoolError;
 use tidepool::math::oracle::OraclePrice;
@@ -67,6 +68,61 @@ pub struct PassReport {
     /// Human-readable log lines of the pass.
     pub log: Vec<String>,
     pub evaluations_per_second: f64,
+}
+
+/// What a planned transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// `refresh_market` re-tagging this many positions, so that a side's price bounds can
+    /// forget positions that have left it.
+    Retag { positions: usize },
+    /// `execute_liquidity_request` for the request of `owner`.
+    LiquidityRequest { owner: Pubkey },
+    /// The keeper's action on a position of `owner`.
+    Position { owner: Pubkey, action: Action },
+}
+
+/// One transaction a pass decided on.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// What it is about: the market (re-tag), the request, or the position.
+    pub key: Pubkey,
+    pub work: Work,
+    pub instructions: Vec<Instruction>,
+    /// Refusals that mean, for this transaction only, that someone acted first.
+    also_lost: &'static [TidepoolError],
+}
+
+impl Planned {
+    fn what(&self) -> String {
+        match self.work {
+            Work::Retag { .. } => "RefreshMarket (re-tag)".into(),
+            Work::LiquidityRequest { .. } => "ExecuteLiquidityRequest".into(),
+            Work::Position { action, .. } => format!("{action:?}"),
+        }
+    }
+}
+
+/// What a pass decided: its report so far and the transactions to send, in order
+/// (re-tags, LP requests, then positions).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub report: PassReport,
+    pub transactions: Vec<Planned>,
+}
+
+/// How sending one planned transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    Sent,
+    /// A dry run: nothing was sent.
+    DryRun,
+    /// Refused with a code that means another keeper (or the owner) acted first.
+    LostRace(u32),
+    /// Refused by the program with this code.
+    Refused(u32),
+    /// Not delivered (after retries).
+    Failed(String),
 }
 
 pub struct Keeper<C: Cluster> {
@@ -133,8 +189,8 @@ impl<C: Cluster> Keeper<C> {
     fn pool_markets<'a>(
         &self,
         pool: &Pool,
-        markets: &'a HashMap<Pubkey, Market>,
-        prices: &'a HashMap<Pubkey, (Pubkey, OraclePrice)>,
+        markets: &'a BTreeMap<Pubkey, Market>,
+        prices: &'a BTreeMap<Pubkey, (Pubkey, OraclePrice)>,
     ) -> Option<Vec<(Pubkey, &'a Market, Pubkey, &'a OraclePrice)>> {
         pool.markets()
             .iter()
@@ -145,14 +201,28 @@ impl<C: Cluster> Keeper<C> {
             .collect()
     }
 
-    /// One pass over every position.
+    /// One pass: decide, then send what was decided.
     pub async fn pass(&mut self) -> Result<PassReport, String> {
+        let Plan {
+            mut report,
+            transactions,
+        } = self.plan().await?;
+        for planned in &transactions {
+            self.send(planned, &mut report).await;
+        }
+        Ok(report)
+    }
+
+    /// Read the chain and decide, sending nothing: what [`Keeper::pass`] sends, in order.
+    /// The simulator plans at one price update and sends later to model a keeper's latency.
+    pub async fn plan(&mut self) -> Result<Plan, String> {
         let mut report = PassReport::default();
-        let pools: HashMap<Pubkey, Pool> =
+        let mut transactions = Vec::new();
+        let pools: BTreeMap<Pubkey, Pool> =
             decode_all(self.cluster.program_accounts(Pool::DISCRIMINATOR).await?)
                 .into_iter()
                 .collect();
-        let markets: HashMap<Pubkey, Market> =
+        let markets: BTreeMap<Pubkey, Market> =
             decode_all(self.cluster.program_accounts(Market::DISCRIMINATOR).await?)
                 .into_iter()
                 .collect();
@@ -165,7 +235,7 @@ impl<C: Cluster> Keeper<C> {
         let now = self.cluster.unix_time().await?;
 
         // Prices once per market and pool.
-        let mut settlement = HashMap::new();
+        let mut settlement = BTreeMap::new();
         for (key, pool) in &pools {
             match self
                 .price(
@@ -184,7 +254,7 @@ impl<C: Cluster> Keeper<C> {
                     .push(format!("pool {key}: no settlement price: {e}")),
             }
         }
-        let mut prices = HashMap::new();
+        let mut prices = BTreeMap::new();
         for (key, market) in &markets {
             match self
                 .price(
@@ -316,7 +386,7 @@ impl<C: Cluster> Keeper<C> {
         report.evaluations_per_second = report.evaluated as f64 / secs;
 
         // Price bounds that still remember positions which have left their side.
-        let mut by_market: HashMap<Pubkey, Vec<(Pubkey, &Position)>> = HashMap::new();
+        let mut by_market: BTreeMap<Pubkey, Vec<(Pubkey, &Position)>> = BTreeMap::new();
         for (key, position) in &positions {
             by_market
                 .entry(position.market)
@@ -345,23 +415,20 @@ impl<C: Cluster> Keeper<C> {
                 "market {market}: re-tag {} positions for its price bounds",
                 chunk.len()
             ));
-            let ixs = vec![
-                ComputeBudgetInstruction::set_compute_unit_limit(
-                    self.config.compute_unit_limit.max(200_000),
-                ),
-                ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
-                ix::refresh_market_retag(&pool, &market, &price, &chunk),
-            ];
-            // A position listed here may have been closed by another keeper (or its owner)
-            // since this pass read it: the program then refuses it as InvalidPosition.
-            self.send_with_retries(
-                &mut report,
-                market,
-                "RefreshMarket (re-tag)",
-                &ixs,
-                &[TidepoolError::InvalidPosition],
-            )
-            .await;
+            let ixs = self.with_budget(vec![ix::refresh_market_retag(
+                &pool, &market, &price, &chunk,
+            )]);
+            transactions.push(Planned {
+                key: market,
+                work: Work::Retag {
+                    positions: chunk.len(),
+                },
+                instructions: ixs,
+                // A position listed here may have been closed by another keeper (or its
+                // owner) since this pass read it: the program then refuses it as
+                // InvalidPosition.
+                also_lost: &[TidepoolError::InvalidPosition],
+            });
         }
 
         // LP requests whose prices are all published late enough.
@@ -371,7 +438,7 @@ impl<C: Cluster> Keeper<C> {
                 .await?,
         );
         report.lp_requests = requests.len();
-        let mut lp_todo = Vec::new();
+        let keeper = self.cluster.keeper();
         for (key, request) in &requests {
             let Some(pool) = pools.get(&request.pool) else {
                 continue;
@@ -407,19 +474,20 @@ impl<C: Cluster> Keeper<C> {
                 "LP request {key} ({:?} of {} by {}): execute",
                 request.kind, request.amount, request.owner
             ));
-            lp_todo.push((*key, keys, request.owner, request.receiver));
-        }
-        for (key, keys, owner, receiver) in lp_todo {
-            let keeper = self.cluster.keeper();
-            let ixs = vec![
-                ComputeBudgetInstruction::set_compute_unit_limit(
-                    self.config.compute_unit_limit.max(200_000),
-                ),
-                ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
-                ix::execute_liquidity_request(&keeper, &keys, &owner, &receiver),
-            ];
-            self.send_with_retries(&mut report, key, "ExecuteLiquidityRequest", &ixs, &[])
-                .await;
+            let ixs = self.with_budget(vec![ix::execute_liquidity_request(
+                &keeper,
+                &keys,
+                &request.owner,
+                &request.receiver,
+            )]);
+            transactions.push(Planned {
+                key: *key,
+                work: Work::LiquidityRequest {
+                    owner: request.owner,
+                },
+                instructions: ixs,
+                also_lost: &[],
+            });
         }
 
         for Todo {
@@ -431,7 +499,6 @@ impl<C: Cluster> Keeper<C> {
             pool_markets,
         } in todo
         {
-            let keeper = self.cluster.keeper();
             let k = KeeperCloseKeys {
                 keeper,
                 market: m,
@@ -440,11 +507,10 @@ impl<C: Cluster> Keeper<C> {
                 owner_token_account: get_associated_token_address(&owner, &mint),
                 keeper_token_account: get_associated_token_address(&keeper, &mint),
             };
-            let mut ixs = vec![
-                ComputeBudgetInstruction::set_compute_unit_limit(
-                    self.config.compute_unit_limit.max(200_000),
-                ),
-                ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
+            let Some(ixn) = action.instruction(&k, &pool_markets) else {
+                continue;
+            };
+            let ixs = self.with_budget(vec![
                 // Token accounts a closed account must never block.
                 create_associated_token_account_idempotent(
                     &keeper,
@@ -458,60 +524,77 @@ impl<C: Cluster> Keeper<C> {
                     &mint,
                     &TOKEN_PROGRAM_ID,
                 ),
-            ];
-            let Some(ixn) = action.instruction(&k, &pool_markets) else {
-                continue;
-            };
-            ixs.push(ixn);
-            self.send_with_retries(&mut report, key, &format!("{action:?}"), &ixs, &[])
-                .await;
+                ixn,
+            ]);
+            transactions.push(Planned {
+                key,
+                work: Work::Position { owner, action },
+                instructions: ixs,
+                also_lost: &[],
+            });
         }
-        Ok(report)
+        Ok(Plan {
+            report,
+            transactions,
+        })
     }
 
-    /// Send, retrying transport errors twice; a refusal that means another keeper (or the
-    /// owner) acted first is a lost race, not a failure (`also_lost`: refusals that mean
-    /// that for this instruction only).
-    async fn send_with_retries(
-        &mut self,
-        report: &mut PassReport,
-        key: Pubkey,
-        what: &str,
-        ixs: &[solana_sdk::instruction::Instruction],
-        also_lost: &[TidepoolError],
-    ) {
+    /// `instructions` after the compute-budget instructions of the keeper's config.
+    fn with_budget(&self, instructions: Vec<Instruction>) -> Vec<Instruction> {
+        let mut ixs = vec![
+            ComputeBudgetInstruction::set_compute_unit_limit(
+                self.config.compute_unit_limit.max(200_000),
+            ),
+            ComputeBudgetInstruction::set_compute_unit_price(self.config.compute_unit_price),
+        ];
+        ixs.extend(instructions);
+        ixs
+    }
+
+    /// Send one planned transaction, retrying transport errors twice, and book it in
+    /// `report`. A refusal that means another keeper (or the owner) acted first is a lost
+    /// race, not a failure.
+    pub async fn send(&mut self, planned: &Planned, report: &mut PassReport) -> Sent {
+        let key = planned.key;
+        let what = planned.what();
         if self.config.dry_run {
             report
                 .log
                 .push(format!("dry run: would send {what} for {key}"));
-            return;
+            return Sent::DryRun;
         }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.cluster.send(ixs).await {
+            return match self.cluster.send(&planned.instructions).await {
                 Ok(()) => {
                     report.sent += 1;
                     report.log.push(format!("sent {what} for {key}"));
+                    Sent::Sent
                 }
                 Err(SendError::Program(code))
-                    if is_lost_race(code) || also_lost.iter().any(|e| u32::from(*e) == code) =>
+                    if is_lost_race(code)
+                        || planned.also_lost.iter().any(|e| u32::from(*e) == code) =>
                 {
                     report.lost_races += 1;
                     report
                         .log
                         .push(format!("lost the race for {key}: {}", describe(code)));
+                    Sent::LostRace(code)
                 }
                 Err(SendError::Program(code)) => {
                     report.failures.push(format!("{key}: {}", describe(code)));
+                    Sent::Refused(code)
                 }
                 Err(SendError::Other(e)) if attempt < 3 => {
                     report.log.push(format!("retrying {key} after: {e}"));
                     continue;
                 }
-                Err(SendError::Other(e)) => report.failures.push(format!("{key}: {e}")),
-            }
-            break;
+                Err(SendError::Other(e)) => {
+                    report.failures.push(format!("{key}: {e}"));
+                    Sent::Failed(e)
+                }
+            };
         }
     }
 }

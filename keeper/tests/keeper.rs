@@ -2,118 +2,14 @@
 //! that need it, a lost race is not an error, and a dry run sends nothing.
 #![allow(deprecated)]
 
-use std::collections::HashMap;
-
 use anchor_lang::prelude::Pubkey;
-use solana_sdk::instruction::Instruction;
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::signature::Signer;
+use tidepool::error::TidepoolError;
 use tidepool::math::PRICE_PRECISION;
 use tidepool::state::Side::{Long, Short};
 use tidepool_client::keeper::Action;
 use tidepool_harness::*;
-use tidepool_keeper::{Cluster, Keeper, KeeperConfig, SendError};
-
-/// The harness runtime as a cluster. With `frozen`, reads come from a snapshot taken
-/// earlier (a keeper acting on a stale view) while sends go to the live runtime.
-struct InProcess<'a> {
-    f: &'a mut Fixture,
-    keeper: Keypair,
-    frozen: Option<HashMap<Pubkey, Option<Vec<u8>>>>,
-}
-
-impl InProcess<'_> {
-    fn keys(&self) -> Vec<Pubkey> {
-        let mut keys = vec![self.f.pool.key, self.f.pool.settlement_oracle];
-        for m in &self.f.pool.markets {
-            keys.push(m.key);
-            keys.push(m.oracle);
-        }
-        keys.extend(self.f.env.positions.iter().copied());
-        keys.extend(self.f.env.lp_requests.iter().copied());
-        keys
-    }
-
-    async fn snapshot(&mut self) -> HashMap<Pubkey, Option<Vec<u8>>> {
-        let mut out = HashMap::new();
-        for k in self.keys() {
-            let data = self.live(&k).await;
-            out.insert(k, data);
-        }
-        out
-    }
-
-    async fn live(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
-        self.f
-            .env
-            .raw_account(key)
-            .await
-            .filter(|a| a.lamports > 0)
-            .map(|a| a.data)
-    }
-}
-
-impl Cluster for InProcess<'_> {
-    async fn program_accounts(
-        &mut self,
-        discriminator: &[u8],
-    ) -> Result<Vec<(Pubkey, Vec<u8>)>, String> {
-        let mut out = Vec::new();
-        for k in self.keys() {
-            if let Some(data) = self.account_data(&k).await? {
-                if data.starts_with(discriminator) {
-                    out.push((k, data));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn account_data(&mut self, key: &Pubkey) -> Result<Option<Vec<u8>>, String> {
-        if let Some(frozen) = &self.frozen {
-            return Ok(frozen.get(key).cloned().flatten());
-        }
-        Ok(self.live(key).await)
-    }
-
-    async fn unix_time(&mut self) -> Result<i64, String> {
-        Ok(self.f.env.now().await)
-    }
-
-    async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
-        let keeper = self.keeper.insecure_clone();
-        let signs = instructions.iter().any(|ix| {
-            ix.accounts
-                .iter()
-                .any(|a| a.is_signer && a.pubkey == keeper.pubkey())
-        });
-        let signers: Vec<&Keypair> = if signs { vec![&keeper] } else { vec![] };
-        let res = self.f.env.send(instructions, &signers).await;
-        match res {
-            Ok(()) => Ok(()),
-            Err(ref e) => match custom_error_code(&res) {
-                Some(code) => Err(SendError::Program(code)),
-                None => Err(SendError::Other(e.to_string())),
-            },
-        }
-    }
-
-    fn keeper(&self) -> Pubkey {
-        self.keeper.pubkey()
-    }
-}
-
-fn config(f: &Fixture) -> KeeperConfig {
-    let mut price_accounts = HashMap::new();
-    price_accounts.insert(f.pool.settlement_feed, f.pool.settlement_oracle);
-    for m in &f.pool.markets {
-        price_accounts.insert(m.feed, m.oracle);
-    }
-    KeeperConfig {
-        price_accounts,
-        compute_unit_limit: 400_000,
-        ..KeeperConfig::default()
-    }
-}
+use tidepool_keeper::{Keeper, Sent, Work};
 
 async fn book(f: &mut Fixture) -> Vec<(Trader, tidepool::state::Side)> {
     let mut out = Vec::new();
@@ -165,15 +61,8 @@ async fn liquidates_exactly_the_unhealthy_positions() {
     let before = f.env.snapshot(&untouched).await;
 
     let keeper = f.env.new_user().await;
-    let cfg = config(&f);
-    let mut k = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper,
-            frozen: None,
-        },
-        cfg,
-    );
+    let cfg = keeper_config(&f);
+    let mut k = Keeper::new(InProcess::new(&mut f, keeper), cfg);
     let report = k.pass().await.unwrap();
     assert_eq!(report.positions, 5);
     assert_eq!(report.evaluated, 5);
@@ -194,18 +83,11 @@ async fn liquidates_exactly_the_unhealthy_positions() {
     f.check_invariants().await;
     // Nothing is left to do.
     let keeper = f.env.new_user().await;
-    let cfg = config(&f);
-    let report = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper,
-            frozen: None,
-        },
-        cfg,
-    )
-    .pass()
-    .await
-    .unwrap();
+    let cfg = keeper_config(&f);
+    let report = Keeper::new(InProcess::new(&mut f, keeper), cfg)
+        .pass()
+        .await
+        .unwrap();
     assert!(report.actions.is_empty(), "{:?}", report.log);
 }
 
@@ -215,40 +97,19 @@ async fn a_lost_race_is_not_an_error() {
     book(&mut f).await;
     f.set_market_price(0, 13_750_000_000).await;
     // Keeper B looks at the chain before keeper A acts, and acts on that stale view.
-    let b_key = f.env.new_user().await;
-    let mut b = InProcess {
-        f: &mut f,
-        keeper: b_key,
-        frozen: None,
-    };
-    let stale = b.snapshot().await;
-    drop(b);
+    let stale = ChainView::of(&f);
     let a_key = f.env.new_user().await;
-    let cfg = config(&f);
-    let a = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper: a_key,
-            frozen: None,
-        },
-        cfg.clone(),
-    )
-    .pass()
-    .await
-    .unwrap();
+    let cfg = keeper_config(&f);
+    let a = Keeper::new(InProcess::new(&mut f, a_key), cfg.clone())
+        .pass()
+        .await
+        .unwrap();
     assert_eq!(a.sent, 2);
     let b_key = f.env.new_user().await;
-    let b = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper: b_key,
-            frozen: Some(stale),
-        },
-        cfg,
-    )
-    .pass()
-    .await
-    .unwrap();
+    let b = Keeper::new(InProcess::frozen(&mut f, b_key, stale), cfg)
+        .pass()
+        .await
+        .unwrap();
     assert_eq!(b.actions.len(), 2, "B decided on the stale view");
     assert_eq!(
         (b.sent, b.lost_races),
@@ -258,6 +119,62 @@ async fn a_lost_race_is_not_an_error() {
         b.failures
     );
     assert!(b.failures.is_empty());
+    f.check_invariants().await;
+}
+
+/// A keeper with latency plans at one price and sends later (the simulator's keeper): the
+/// plan sends nothing, and sent after the price has recovered it meets a healthy position,
+/// a lost race that moves nothing.
+#[tokio::test]
+async fn a_plan_sent_after_the_price_recovers_is_a_lost_race() {
+    let mut f = fixture().await;
+    let traders = book(&mut f).await;
+    let entry = f.env.prices[&f.pool.markets[0].oracle].price;
+    f.set_market_price(0, 13_750_000_000).await;
+    let keeper = f.env.new_user().await;
+    let cfg = keeper_config(&f);
+    let plan = Keeper::new(InProcess::new(&mut f, keeper.insecure_clone()), cfg.clone())
+        .plan()
+        .await
+        .unwrap();
+    let liquidations: Vec<_> = plan
+        .transactions
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.work,
+                Work::Position {
+                    action: Action::Liquidate,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(liquidations.len(), 2, "{:?}", plan.report.log);
+    for (t, side) in &traders {
+        assert!(
+            f.position(t, *side).await.is_some(),
+            "planning sent nothing"
+        );
+    }
+
+    f.set_market_price(0, entry).await;
+    let mut keys: Vec<Pubkey> = liquidations.iter().map(|p| p.key).collect();
+    keys.extend(traders.iter().map(|(t, _)| t.token));
+    keys.extend([f.pool.vault, keeper.pubkey()]);
+    let before = f.env.snapshot(&keys).await;
+    let mut report = plan.report.clone();
+    let mut k = Keeper::new(InProcess::new(&mut f, keeper), cfg);
+    for planned in liquidations {
+        assert_eq!(
+            k.send(planned, &mut report).await,
+            Sent::LostRace(TidepoolError::PositionHealthy.into())
+        );
+    }
+    drop(k);
+    assert_eq!((report.sent, report.lost_races), (0, 2));
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    before.assert_unchanged(&mut f.env).await;
     f.check_invariants().await;
 }
 
@@ -271,19 +188,12 @@ async fn a_dry_run_sends_nothing_and_triggers_are_found() {
         .unwrap();
     f.set_market_price(0, 14_800_000_000).await;
     let keeper = f.env.new_user().await;
-    let mut cfg = config(&f);
+    let mut cfg = keeper_config(&f);
     cfg.dry_run = true;
-    let report = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper,
-            frozen: None,
-        },
-        cfg.clone(),
-    )
-    .pass()
-    .await
-    .unwrap();
+    let report = Keeper::new(InProcess::new(&mut f, keeper), cfg.clone())
+        .pass()
+        .await
+        .unwrap();
     assert_eq!(report.actions.len(), 1, "{:?}", report.log);
     assert_eq!(
         report.actions[0].1,
@@ -293,17 +203,10 @@ async fn a_dry_run_sends_nothing_and_triggers_are_found() {
     assert!(f.position(&t, Long).await.is_some(), "nothing was sent");
     cfg.dry_run = false;
     let keeper = f.env.new_user().await;
-    let report = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper,
-            frozen: None,
-        },
-        cfg,
-    )
-    .pass()
-    .await
-    .unwrap();
+    let report = Keeper::new(InProcess::new(&mut f, keeper), cfg)
+        .pass()
+        .await
+        .unwrap();
     assert_eq!(report.sent, 1, "{:?} {:?}", report.log, report.failures);
     assert!(f.position(&t, Long).await.is_none(), "stopped out");
     f.check_invariants().await;
@@ -319,34 +222,20 @@ async fn executes_lp_requests_once_their_delay_has_passed() {
     let fee = f.pool_state().await.params.lp_request_keeper_fee_lamports;
     let keeper = f.env.new_user().await;
     let keeper_key = keeper.pubkey();
-    let cfg = config(&f);
-    let report = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper: keeper.insecure_clone(),
-            frozen: None,
-        },
-        cfg.clone(),
-    )
-    .pass()
-    .await
-    .unwrap();
+    let cfg = keeper_config(&f);
+    let report = Keeper::new(InProcess::new(&mut f, keeper.insecure_clone()), cfg.clone())
+        .pass()
+        .await
+        .unwrap();
     assert_eq!((report.lp_requests, report.sent), (1, 0), "too early");
     assert_eq!(f.env.token_balance(&lp.lp_token).await, 0);
 
     f.wait_request_delay().await;
     let before = f.env.raw_account(&keeper_key).await.unwrap().lamports;
-    let report = Keeper::new(
-        InProcess {
-            f: &mut f,
-            keeper,
-            frozen: None,
-        },
-        cfg,
-    )
-    .pass()
-    .await
-    .unwrap();
+    let report = Keeper::new(InProcess::new(&mut f, keeper), cfg)
+        .pass()
+        .await
+        .unwrap();
     assert_eq!(
         (report.lp_requests, report.sent),
         (1, 1),
@@ -391,18 +280,11 @@ async fn retires_stale_price_bounds() {
     );
     for _ in 0..2 {
         let keeper = f.env.new_user().await;
-        let cfg = config(&f);
-        let report = Keeper::new(
-            InProcess {
-                f: &mut f,
-                keeper,
-                frozen: None,
-            },
-            cfg,
-        )
-        .pass()
-        .await
-        .unwrap();
+        let cfg = keeper_config(&f);
+        let report = Keeper::new(InProcess::new(&mut f, keeper), cfg)
+            .pass()
+            .await
+            .unwrap();
         assert!(report.failures.is_empty(), "{:?}", report.failures);
     }
     let open = [
@@ -483,17 +365,10 @@ async fn deleverages_the_most_profitable_when_the_pool_cap_binds() {
 
 /// One keeper pass with a fresh funded keeper.
 async fn pass(f: &mut Fixture) -> tidepool_keeper::PassReport {
-    let cfg = config(f);
+    let cfg = keeper_config(f);
     let keeper = f.env.new_user().await;
-    Keeper::new(
-        InProcess {
-            f,
-            keeper,
-            frozen: None,
-        },
-        cfg,
-    )
-    .pass()
-    .await
-    .unwrap()
+    Keeper::new(InProcess::new(f, keeper), cfg)
+        .pass()
+        .await
+        .unwrap()
 }

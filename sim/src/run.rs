@@ -11,17 +11,21 @@ use std::time::{Duration, Instant};
 use anchor_lang::prelude::Pubkey;
 use indicatif::ProgressBar;
 use serde::Serialize;
+use solana_sdk::signature::{Keypair, Signer};
 use tidepool::events::{PositionDecreased, PositionDeleveraged, TriggerOrderExecuted};
 use tidepool::math::oracle::OraclePrice;
 use tidepool::math::position::{pnl_usd, signed_usd_to_tokens};
 use tidepool::math::{PRICE_PRECISION, SHARE_PRICE_PRECISION, VOLATILITY_PRECISION};
-use tidepool::state::{Position, Side};
+use tidepool::state::{LiquidityRequest, LiquidityRequestKind, Position, Side};
 use tidepool_client::errors::describe;
 use tidepool_client::ix;
-use tidepool_client::keeper::{assess, pnl_cap_deleverage, Action};
+use tidepool_client::keeper::Action;
+use tidepool_client::pda;
 use tidepool_harness::{
-    custom_error_code, decode_events, Fixture, Lp, MarketSetup, PoolSetup, Trader, TxResult, USDC,
+    custom_error_code, decode_events, keeper_config, Fixture, InProcess, Lp, MarketSetup,
+    PoolSetup, TestEnv, Trader, TxResult, USDC,
 };
+use tidepool_keeper::{Keeper, KeeperConfig, Planned, Work};
 
 use crate::data::{self, Candle};
 use crate::path::{candle_updates, confidence, ema_step};
@@ -336,15 +340,6 @@ struct SimTrader {
     capital: f64,
 }
 
-/// A keeper transaction decided for a trader's position.
-#[derive(Debug, Clone, Copy)]
-struct Order {
-    trader: usize,
-    market: usize,
-    side: Side,
-    action: Action,
-}
-
 /// The profit a close left on the table because of the reserve cap, in tokens, or `None`
 /// when the cap did not bind. `pnl` is the realized (capped) PnL; the closed part is
 /// `size_base` base units of `size_usd` entry notional out of `position`.
@@ -406,7 +401,9 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
             market
         })
         .collect();
-    let mut f = Fixture::with(setup).await;
+    // Every key from the scenario's seed: a run repeats exactly (the keeper works through
+    // positions in key order).
+    let mut f = Fixture::with_env(TestEnv::start_seeded(s.seed).await, setup).await;
     f.check_every_step = false;
     // Signatures are what the tests check; here they would cost half of every transaction.
     f.env.rt.set_sigverify(false);
@@ -450,18 +447,22 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
     let mut traders = Vec::with_capacity(s.traders.count);
     for _ in 0..s.traders.count {
         let capital = rng.between(s.traders.capital_min as f64, s.traders.capital_max as f64);
-        let trader = f.new_trader((capital * USDC as f64) as u64).await;
+        let trader = f.new_wallet_trader((capital * USDC as f64) as u64).await;
         traders.push(SimTrader {
             trader,
             pos: None,
             capital,
         });
     }
-    let keeper = f.new_keeper().await;
-    // LP requests waiting for the keeper: (LP index, deposit?).
-    let mut pending: Vec<(usize, bool)> = Vec::new();
-    let mut orders: Delayed<Order> = Delayed::new(s.keeper_latency_updates);
-    let mut in_flight: HashSet<usize> = HashSet::new();
+    // The keeper is the keeper crate's engine (`Keeper::plan`, `Keeper::send`) on this
+    // runtime; what it plans at one update it sends `keeper_latency_updates` later.
+    let keeper = Sender {
+        key: f.env.new_user().await,
+        config: keeper_config(&f),
+    };
+    let mut orders: Delayed<Planned> = Delayed::new(s.keeper_latency_updates);
+    // Accounts (positions, requests, markets) with a keeper transaction planned, not sent.
+    let mut in_flight: HashSet<Pubkey> = HashSet::new();
 
     let oracles: Vec<_> = f.pool.markets.iter().map(|m| m.oracle).collect();
     let market_keys: Vec<_> = f.pool.markets.iter().map(|m| m.key).collect();
@@ -514,105 +515,44 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
                 continue;
             }
 
-            // The keeper executes the LP requests of the last candle (their delay has
-            // passed: this price update came after them).
-            for (i, deposit) in std::mem::take(&mut pending) {
-                let lp = &lps[i];
-                let receiver = if deposit { lp.lp_token } else { lp.token };
-                let res = f.execute_request(lp, &receiver).await;
-                if c.record(&res) {
-                    if deposit {
-                        o.lp_deposits += 1;
-                    } else {
-                        o.lp_withdrawals += 1;
+            // Keeper: send what was planned `latency` updates ago, plan on the chain as it
+            // is now, send what is due now (all of it when there is no latency).
+            for planned in orders.take_due(update_index) {
+                in_flight.remove(&planned.key);
+                keeper_send(
+                    &mut f,
+                    &keeper,
+                    &mut traders,
+                    &lps,
+                    &planned,
+                    &mut c,
+                    &mut o,
+                )
+                .await;
+            }
+            match keeper.on(&mut f).plan().await {
+                Ok(plan) => {
+                    for planned in plan.transactions {
+                        // An account with a transaction in flight waits for it.
+                        if in_flight.insert(planned.key) {
+                            orders.push(update_index, planned);
+                        }
                     }
-                } else {
-                    // Refused (slippage or liquidity at execution): the LP takes it back.
-                    let refund = if deposit { lp.token } else { lp.lp_token };
-                    c.record(&f.cancel_request(lp, &refund).await);
                 }
+                Err(e) => *c.failures.entry(format!("keeper: {e}")).or_default() += 1,
             }
-
-            // Keeper: send what was decided `latency` updates ago, decide on every open
-            // position with the program's own health code, send what is due now (all of it
-            // when there is no latency).
-            for order in orders.take_due(update_index) {
-                keeper_send(&mut f, &keeper, &mut traders, order, &mut c, &mut o).await;
-                in_flight.remove(&order.trader);
-            }
-            let now = f.env.now().await;
-            let settlement = f.env.prices[&settlement_oracle].oracle_price();
-            let pool = f.pool_state().await;
-            let mut markets = Vec::with_capacity(n_markets);
-            for i in 0..n_markets {
-                markets.push(f.market_state(i).await);
-            }
-            let mut open: Vec<(Pubkey, Position, usize)> = Vec::new();
-            for (t, st) in traders.iter_mut().enumerate() {
-                let Some((m, side)) = st.pos else { continue };
-                let Some(position) = f.position_on(m, &st.trader, side).await else {
-                    st.pos = None;
-                    continue;
-                };
-                let key = f.position_key_on(m, &st.trader, side);
-                // A position with an order in flight waits for it.
-                let assessed = (!in_flight.contains(&t)).then(|| {
-                    let price = f.env.prices[&oracles[m]].oracle_price();
-                    assess(&pool, &markets[m], &position, &price, &settlement, now)
-                });
-                open.push((key, position, t));
-                let Some(Ok((action, _))) = assessed else {
-                    continue;
-                };
-                if action != Action::None {
-                    orders.push(
-                        update_index,
-                        Order {
-                            trader: t,
-                            market: m,
-                            side,
-                            action,
-                        },
-                    );
-                    in_flight.insert(t);
-                }
-            }
-            // Pool-level deleveraging when traders' profit is over the pool's PnL cap,
-            // decided as the keeper crate decides, over every market.
-            let prices: Vec<OraclePrice> = oracles
-                .iter()
-                .map(|o| f.env.prices[o].oracle_price())
-                .collect();
-            let marked: Vec<(Pubkey, &tidepool::state::Market, &OraclePrice)> = (0..n_markets)
-                .map(|i| (market_keys[i], &markets[i], &prices[i]))
-                .collect();
-            let listed: Vec<(Pubkey, &Position)> = open.iter().map(|(k, p, _)| (*k, p)).collect();
-            let chosen =
-                pnl_cap_deleverage(&pool, &marked, &settlement, &listed, now).unwrap_or_default();
-            for key in chosen {
-                let Some((_, p, t)) = open.iter().find(|(k, _, _)| *k == key) else {
-                    continue;
-                };
-                let Some((m, side)) = traders[*t].pos else {
-                    continue;
-                };
-                if p.side != side || in_flight.contains(t) {
-                    continue;
-                }
-                orders.push(
-                    update_index,
-                    Order {
-                        trader: *t,
-                        market: m,
-                        side,
-                        action: Action::DeleverageOverPnlCap,
-                    },
-                );
-                in_flight.insert(*t);
-            }
-            for order in orders.take_due(update_index) {
-                keeper_send(&mut f, &keeper, &mut traders, order, &mut c, &mut o).await;
-                in_flight.remove(&order.trader);
+            for planned in orders.take_due(update_index) {
+                in_flight.remove(&planned.key);
+                keeper_send(
+                    &mut f,
+                    &keeper,
+                    &mut traders,
+                    &lps,
+                    &planned,
+                    &mut c,
+                    &mut o,
+                )
+                .await;
             }
         }
         progress.inc(1);
@@ -727,7 +667,8 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
             }
         }
 
-        // LPs request; the keeper executes at the next price update.
+        // LPs request; the keeper executes once every price is published after the
+        // request's delay.
         if rng.unit() < p_lp {
             let i = (rng.next_u64() % lps.len() as u64) as usize;
             let lp = &lps[i];
@@ -738,15 +679,15 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
                 f.env.token_balance(&lp.lp_token).await
             };
             let amount = (held as f64 * rng.unit() * 0.2) as u64;
-            if amount > 0 && !pending.iter().any(|(j, _)| *j == i) {
+            let (request, _) = pda::lp_request(&f.pool.key, &lp.user.pubkey());
+            let pending = f.env.raw_account(&request).await.is_some();
+            if amount > 0 && !pending {
                 let res = if deposit {
                     f.request_deposit(lp, amount, 0).await
                 } else {
                     f.request_withdrawal(lp, amount, 0).await
                 };
-                if c.record(&res) {
-                    pending.push((i, deposit));
-                }
+                c.record(&res);
             }
         }
 
@@ -813,33 +754,88 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
     o
 }
 
-/// Send one keeper transaction and book its outcome.
+/// The simulator's keeper: its key and configuration, over the fixture's runtime.
+struct Sender {
+    key: Keypair,
+    config: KeeperConfig,
+}
+
+impl Sender {
+    fn on<'a>(&self, f: &'a mut Fixture) -> Keeper<InProcess<'a>> {
+        Keeper::new(
+            InProcess::new(f, self.key.insecure_clone()),
+            self.config.clone(),
+        )
+    }
+}
+
+/// Send one planned keeper transaction and book its outcome.
 async fn keeper_send(
     f: &mut Fixture,
-    keeper: &Trader,
+    keeper: &Sender,
     traders: &mut [SimTrader],
-    order: Order,
+    lps: &[Lp],
+    planned: &Planned,
     c: &mut Counters,
     o: &mut Outcome,
 ) {
-    let Order {
-        trader,
-        market: m,
-        side,
-        action,
-    } = order;
-    let st = &mut traders[trader];
-    let before = f.position_on(m, &st.trader, side).await;
-    let Some(res) = f
-        .keeper_action_on(m, keeper, &st.trader, side, action)
-        .await
-    else {
-        return;
+    let request: Option<LiquidityRequest> = match planned.work {
+        Work::LiquidityRequest { .. } => f.env.account_if(&planned.key).await,
+        _ => None,
     };
-    o.keeper_actions_sent += 1;
-    if !c.record_in(&res, Some(&mut o.keeper_actions_refused)) {
-        return;
+    let before: Option<Position> = match planned.work {
+        Work::Position { .. } => f.env.account_if(&planned.key).await,
+        _ => None,
+    };
+    let res = {
+        let mut k = keeper.on(f);
+        let mut report = Default::default();
+        k.send(planned, &mut report).await;
+        k.cluster.last.take()
+    };
+    let Some(res) = res else { return };
+    match planned.work {
+        Work::Retag { .. } => {
+            c.record(&res);
+        }
+        Work::LiquidityRequest { owner } => {
+            let Some(lp) = lps.iter().find(|lp| lp.user.pubkey() == owner) else {
+                return;
+            };
+            let deposit = request
+                .as_ref()
+                .is_some_and(|r| r.kind == LiquidityRequestKind::Deposit);
+            if c.record(&res) {
+                if deposit {
+                    o.lp_deposits += 1;
+                } else {
+                    o.lp_withdrawals += 1;
+                }
+            } else if request.is_some() {
+                // Refused (slippage or liquidity at execution): the LP takes it back.
+                let refund = if deposit { lp.token } else { lp.lp_token };
+                c.record(&f.cancel_request(lp, &refund).await);
+            }
+        }
+        Work::Position { owner, action } => {
+            o.keeper_actions_sent += 1;
+            if !c.record_in(&res, Some(&mut o.keeper_actions_refused)) {
+                return;
+            }
+            book_close(f, traders, owner, action, before, o).await;
+        }
     }
+}
+
+/// A keeper's close that went through: count it, and what the reserve cap cut from it.
+async fn book_close(
+    f: &mut Fixture,
+    traders: &mut [SimTrader],
+    owner: Pubkey,
+    action: Action,
+    before: Option<Position>,
+    o: &mut Outcome,
+) {
     match action {
         Action::Liquidate => o.liquidations += 1,
         Action::ExecuteTrigger { .. } => o.trigger_orders += 1,
@@ -882,6 +878,10 @@ async fn keeper_send(
         o.payouts_capped += 1;
         o.payouts_capped_amount += cut as f64 / USDC as f64;
     }
+    let Some(st) = traders.iter_mut().find(|t| t.trader.user.pubkey() == owner) else {
+        return;
+    };
+    let Some((m, side)) = st.pos else { return };
     if f.position_on(m, &st.trader, side).await.is_none() {
         st.pos = None;
         if action == Action::Liquidate {

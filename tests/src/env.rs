@@ -227,6 +227,12 @@ impl TestEnv {
         T::try_deserialize(&mut &acc.data[..]).expect("account decodes")
     }
 
+    /// The account at `key` decoded, or `None` when there is none (a closed account).
+    pub async fn account_if<T: AccountDeserialize>(&mut self, key: &Pubkey) -> Option<T> {
+        let acc = self.raw_account(key).await.filter(|a| a.lamports > 0)?;
+        Some(T::try_deserialize(&mut &acc.data[..]).expect("account decodes"))
+    }
+
     pub fn set_account(&mut self, key: &Pubkey, account: Account) {
         self.rt.set_account(key, account);
     }

@@ -5,12 +5,14 @@
 //! `tidepool.so` (`./scripts/sbf.sh` builds it), the very same tests run against the
 //! compiled program instead (see [`env`]).
 
+pub mod cluster;
 pub mod env;
 pub mod invariants;
 pub mod pyth;
 pub mod sequences;
 pub mod setup;
 
+pub use cluster::{keeper_config, ChainView, InProcess};
 pub use env::*;
 pub use invariants::*;
 pub use pyth::*;

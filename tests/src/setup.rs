@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::AccountDeserialize;
+use anchor_spl::associated_token::get_associated_token_address;
+use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::TransactionError;
@@ -332,6 +333,24 @@ impl Fixture {
         Trader { user, token }
     }
 
+    /// A trader whose settlement tokens sit in their associated token account, where the
+    /// keeper crate pays what a keeper's close owes them (the simulator's traders).
+    pub async fn new_wallet_trader(&mut self, tokens: u64) -> Trader {
+        let user = self.env.new_user().await;
+        let token = get_associated_token_address(&user.pubkey(), &self.pool.mint);
+        let ix = create_associated_token_account(
+            &self.env.payer(),
+            &user.pubkey(),
+            &self.pool.mint,
+            &anchor_spl::token::ID,
+        );
+        self.env.send(&[ix], &[]).await.expect("create the ATA");
+        if tokens > 0 {
+            self.env.mint_to(&self.pool.mint, &token, tokens).await;
+        }
+        Trader { user, token }
+    }
+
     pub fn position_key(&self, trader: &Trader, side: Side) -> Pubkey {
         self.position_key_on(0, trader, side)
     }
@@ -503,8 +522,7 @@ impl Fixture {
     /// `t`'s position on market `market`, if open.
     pub async fn position_on(&mut self, market: usize, t: &Trader, side: Side) -> Option<Position> {
         let key = self.position_key_on(market, t, side);
-        let acc = self.env.raw_account(&key).await?;
-        Some(Position::try_deserialize(&mut &acc.data[..]).expect("position decodes"))
+        self.env.account_if(&key).await
     }
 
     pub async fn health(&mut self, t: &Trader, side: Side) -> PositionHealth {

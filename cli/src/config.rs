@@ -2,8 +2,8 @@
 //! payer, the compute budget, the output format and the price accounts. From the global
 //! flags first, then the Solana CLI config (read with `solana-cli-config`), then defaults.
 //! Signers are signer paths as the Solana CLI takes them (`solana-clap-utils`): a keypair
-//! file, `prompt://` (seed phrase) or `stdin`. `usb://ledger` is parsed too, but this build
-//! has no hidapi (solana-remote-wallet without its default features), so it reports that.
+//! file, `prompt://` (seed phrase), `stdin` or `usb://ledger` (hidapi is compiled in; on Linux
+//! through its pure-Rust hidraw backend, so no libudev is needed to build).
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -42,3 +42,23 @@ fn help_errors_and_an_unreachable_cluster() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: cannot fetch pool"), "{stderr}");
 }
+
+/// `usb://` signers go to a hardware wallet through hidapi (compiled in): without a device
+/// the command stops with "no device found" before it sends anything, not with "hidapi
+/// compilation disabled". (With a Ledger plugged in, it asks the Ledger for its key.)
+#[test]
+fn a_usb_signer_reaches_the_hardware_wallet_layer() {
+    let out = tidepool(&[
+        "--url",
+        "http://127.0.0.1:9",
+        "--keypair",
+        "usb://ledger",
+        "cancel-request",
+        "--pool-id",
+        "0",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: signer usb://ledger: "), "{stderr}");
+    assert!(!stderr.contains("disabled"), "{stderr}");
+}

@@ -16,6 +16,7 @@ use solana_sdk::instruction::{Instruction, InstructionError};
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_system_interface::instruction as system_instruction;
+use tidepool::error::TidepoolError;
 use tidepool_runtime::{ProgramKind, Runtime, TxError};
 
 use crate::pyth::PriceState;
@@ -146,6 +147,8 @@ impl TestEnv {
     /// Send one transaction; `signers` are the signers besides the fee payer.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> TxResult {
         let tx = self.transaction(ixs, signers);
+        // What the program notes of a math failure in this transaction (native runs).
+        tidepool::math::clear_last_failure();
         let meta = self.rt.send(tx)?;
         self.last_inner.clear();
         self.last_inner.extend(
@@ -461,6 +464,23 @@ pub fn custom_error_code(result: &TxResult) -> Option<u32> {
     }
 }
 
+/// Where the program's math failed when `result` failed with a math error code (the program
+/// runs natively in this thread; see `tidepool::math::fail`): `" (math error at file:line)"`,
+/// else empty. For failure messages.
+pub fn math_failure_note(result: &TxResult) -> String {
+    let math = [
+        TidepoolError::MathOverflow,
+        TidepoolError::DivisionByZero,
+        TidepoolError::MathDomain,
+    ];
+    match (custom_error_code(result), tidepool::math::last_failure()) {
+        (Some(code), Some(at)) if math.iter().any(|e| u32::from(*e) == code) => {
+            format!(" (math error at {at})")
+        }
+        _ => String::new(),
+    }
+}
+
 /// Assert that `result` failed with the program error `expected` (a `TidepoolError` or an
 /// Anchor `ErrorCode`, both convert to their numeric code).
 #[track_caller]
@@ -470,7 +490,8 @@ pub fn assert_error(result: TxResult, expected: impl Into<u32>) {
     assert_eq!(
         got,
         Some(expected),
-        "expected error code {expected}, got {result:?}"
+        "expected error code {expected}, got {result:?}{}",
+        math_failure_note(&result)
     );
 }
 

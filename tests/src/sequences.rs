@@ -34,7 +34,7 @@ use tidepool_client::ix::{self, KeeperCloseKeys, MarketKeys};
 use tidepool_client::keeper::{assess, Action};
 use tidepool_client::pda;
 
-use crate::env::{custom_error_code, decode_events, TestEnv, TxResult};
+use crate::env::{custom_error_code, decode_events, math_failure_note, TestEnv, TxResult};
 use crate::invariants::check_invariants;
 use crate::setup::*;
 
@@ -1544,7 +1544,10 @@ impl World {
                 });
                 match code {
                     Some(c) if allowed(op).contains(&c) => Ok(Some(c)),
-                    _ => Err(format!("{op:?} failed unexpectedly: {e:?}")),
+                    _ => Err(format!(
+                        "{op:?} failed unexpectedly: {e:?}{}",
+                        math_failure_note(&res)
+                    )),
                 }
             }
         }

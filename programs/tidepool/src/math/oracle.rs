@@ -1,6 +1,6 @@
 //! Oracle price conversion and the pure checks the program applies to every Pyth price.
 
-use super::{div_round, mul_div, pow10, to_u64, MathError, MathResult, Rounding, SafeMath};
+use super::{div_round, fail, mul_div, pow10, to_u64, MathError, MathResult, Rounding, SafeMath};
 use super::{BPS_DENOMINATOR, PRICE_DECIMALS, PRICE_PRECISION};
 
 /// Pyth exponents outside this range are refused (real feeds use -5 ..= -12).
@@ -39,7 +39,7 @@ impl OraclePrice {
 /// Convert a Pyth value `value * 10^expo` into `PRICE_PRECISION` with the stated rounding.
 pub fn pyth_to_price(value: u64, expo: i32, rounding: Rounding) -> MathResult<u64> {
     if !(MIN_PYTH_EXPONENT..=MAX_PYTH_EXPONENT).contains(&expo) {
-        return Err(MathError::OutOfDomain);
+        return Err(fail(MathError::OutOfDomain));
     }
     let shift = expo + PRICE_DECIMALS as i32;
     if shift >= 0 {

@@ -23,6 +23,50 @@ impl core::fmt::Display for MathError {
 
 pub type MathResult<T> = core::result::Result<T, MathError>;
 
+#[cfg(not(target_os = "solana"))]
+std::thread_local! {
+    static LAST_FAILURE: core::cell::Cell<Option<&'static core::panic::Location<'static>>> =
+        const { core::cell::Cell::new(None) };
+}
+
+/// `e`, noted where it arose. The checked operations below are `#[track_caller]` natively,
+/// so the place noted is the line that called them (as drift's `safe_math.rs` does): the
+/// client, keeper, simulator, tests and fuzzer read it with [`last_failure`]. The SBF build
+/// notes nothing, and its checked operations carry no location: one per call site would
+/// grow the program, and the error code already names the failure.
+#[cold]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
+pub fn fail(e: MathError) -> MathError {
+    #[cfg(not(target_os = "solana"))]
+    {
+        let at = core::panic::Location::caller();
+        LAST_FAILURE.with(|l| l.set(Some(at)));
+    }
+    e
+}
+
+/// Where this thread's last math error arose (native builds; see [`fail`]).
+#[cfg(not(target_os = "solana"))]
+pub fn last_failure() -> Option<&'static core::panic::Location<'static>> {
+    LAST_FAILURE.with(|l| l.get())
+}
+
+/// Forget the last math error (before a step whose own failure is to be read).
+#[cfg(not(target_os = "solana"))]
+pub fn clear_last_failure() {
+    LAST_FAILURE.with(|l| l.set(None));
+}
+
+/// `v`, or the error noted at the caller when there is none.
+#[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
+fn or_fail<T>(v: Option<T>, e: MathError) -> MathResult<T> {
+    match v {
+        Some(v) => Ok(v),
+        None => Err(fail(e)),
+    }
+}
+
 /// Which way a division or conversion rounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rounding {
@@ -45,23 +89,27 @@ macro_rules! impl_safe_math {
     ($($t:ty),*) => {$(
         impl SafeMath for $t {
             #[inline]
+            #[cfg_attr(not(target_os = "solana"), track_caller)]
             fn safe_add(self, rhs: Self) -> MathResult<Self> {
-                self.checked_add(rhs).ok_or(MathError::Overflow)
+                or_fail(self.checked_add(rhs), MathError::Overflow)
             }
             #[inline]
+            #[cfg_attr(not(target_os = "solana"), track_caller)]
             fn safe_sub(self, rhs: Self) -> MathResult<Self> {
-                self.checked_sub(rhs).ok_or(MathError::Overflow)
+                or_fail(self.checked_sub(rhs), MathError::Overflow)
             }
             #[inline]
+            #[cfg_attr(not(target_os = "solana"), track_caller)]
             fn safe_mul(self, rhs: Self) -> MathResult<Self> {
-                self.checked_mul(rhs).ok_or(MathError::Overflow)
+                or_fail(self.checked_mul(rhs), MathError::Overflow)
             }
             #[inline]
+            #[cfg_attr(not(target_os = "solana"), track_caller)]
             fn safe_div(self, rhs: Self) -> MathResult<Self> {
                 if rhs == 0 {
-                    return Err(MathError::DivisionByZero);
+                    return Err(fail(MathError::DivisionByZero));
                 }
-                self.checked_div(rhs).ok_or(MathError::Overflow)
+                or_fail(self.checked_div(rhs), MathError::Overflow)
             }
         }
     )*};
@@ -70,9 +118,10 @@ impl_safe_math!(u16, u32, u64, u128, i64, i128);
 
 /// `a * b / c` in `u128` with the stated rounding.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn mul_div(a: u128, b: u128, c: u128, rounding: Rounding) -> MathResult<u128> {
     if c == 0 {
-        return Err(MathError::DivisionByZero);
+        return Err(fail(MathError::DivisionByZero));
     }
     // Nearly every call multiplies two `u64`s, whose product cannot overflow: skip the
     // 128-bit overflow check, which SBF has no instruction for.
@@ -105,6 +154,7 @@ fn div_rem(n: u128, d: u128) -> (u128, u128) {
 
 /// `a / b` in `u128` with the stated rounding.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn div_round(a: u128, b: u128, rounding: Rounding) -> MathResult<u128> {
     mul_div(a, 1, b, rounding)
 }
@@ -112,36 +162,46 @@ pub fn div_round(a: u128, b: u128, rounding: Rounding) -> MathResult<u128> {
 /// Convert between integer types, failing rather than truncating or changing sign: the
 /// checked form of a narrowing `as`.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn cast<T, U: TryFrom<T>>(v: T) -> MathResult<U> {
-    U::try_from(v).map_err(|_| MathError::Overflow)
+    or_fail(U::try_from(v).ok(), MathError::Overflow)
 }
 
 /// Narrow a `u128` to `u64`, failing rather than truncating.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn to_u64(v: u128) -> MathResult<u64> {
-    u64::try_from(v).map_err(|_| MathError::Overflow)
+    or_fail(u64::try_from(v).ok(), MathError::Overflow)
 }
 
 /// `value + delta` for a signed `delta`, failing rather than going negative or overflowing.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn add_signed(value: u64, delta: i128) -> MathResult<u64> {
-    to_u64(to_u128((value as i128).safe_add(delta)?).map_err(|_| MathError::Overflow)?)
+    let sum = (value as i128).safe_add(delta)?;
+    if sum < 0 {
+        return Err(fail(MathError::Overflow));
+    }
+    to_u64(sum as u128)
 }
 
 /// Narrow an `i128` to `i64`, failing rather than truncating.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn to_i64(v: i128) -> MathResult<i64> {
-    i64::try_from(v).map_err(|_| MathError::Overflow)
+    or_fail(i64::try_from(v).ok(), MathError::Overflow)
 }
 
 /// Narrow an `i128` to `u128`, failing on negative values.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn to_u128(v: i128) -> MathResult<u128> {
-    u128::try_from(v).map_err(|_| MathError::OutOfDomain)
+    or_fail(u128::try_from(v).ok(), MathError::OutOfDomain)
 }
 
 /// `amount * bps / 10_000` with the stated rounding.
 #[inline]
+#[cfg_attr(not(target_os = "solana"), track_caller)]
 pub fn bps_of(amount: u64, bps: u64, rounding: Rounding) -> MathResult<u64> {
     to_u64(mul_div(
         amount as u128,
@@ -189,6 +249,23 @@ fn isqrt_u64(n: u64) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_math_error_notes_the_line_that_called() {
+        let (r, line) = (u64::MAX.safe_add(1), line!());
+        assert_eq!(r, Err(MathError::Overflow));
+        let at = last_failure().expect("noted");
+        assert_eq!((at.file(), at.line()), (file!(), line));
+        let (r, line) = (mul_div(1, 1, 0, Rounding::Up), line!());
+        assert_eq!(r, Err(MathError::DivisionByZero));
+        assert_eq!(last_failure().map(|l| l.line()), Some(line));
+        let (r, line) = (add_signed(5, -6), line!());
+        assert_eq!(r, Err(MathError::Overflow));
+        assert_eq!(last_failure().map(|l| l.line()), Some(line));
+        let (r, line) = (cast::<i64, u8>(-1), line!());
+        assert_eq!(r, Err(MathError::Overflow));
+        assert_eq!(last_failure().map(|l| l.line()), Some(line));
+    }
 
     #[test]
     fn mul_div_rounds_as_told() {

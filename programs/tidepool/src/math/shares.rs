@@ -3,7 +3,7 @@
 //! lowest); every rounding leaves the remainder in the pool.
 
 use super::SHARE_PRICE_PRECISION;
-use super::{bps_of, mul_div, to_u64, MathError, MathResult, Rounding, SafeMath};
+use super::{bps_of, fail, mul_div, to_u64, MathError, MathResult, Rounding, SafeMath};
 
 /// Shares minted by the first deposit that nobody owns, kept forever. With the pool's
 /// value tracked in its own books (donations to the vault are ignored) they make the
@@ -44,7 +44,7 @@ pub fn quote_deposit(
         });
     }
     if pool_value == 0 {
-        return Err(MathError::DivisionByZero);
+        return Err(fail(MathError::DivisionByZero));
     }
     let shares_out = to_u64(mul_div(
         net as u128,
@@ -78,7 +78,7 @@ pub fn quote_withdraw(
     share_supply: u64,
 ) -> MathResult<WithdrawQuote> {
     if shares > share_supply {
-        return Err(MathError::OutOfDomain);
+        return Err(fail(MathError::OutOfDomain));
     }
     let gross = to_u64(mul_div(
         shares as u128,

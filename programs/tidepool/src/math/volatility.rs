@@ -29,7 +29,7 @@ const SERIES_TERMS: i128 = 15;
 /// move. Zero prices are out of domain.
 pub fn squared_log_return(p0: u64, p1: u64) -> MathResult<u128> {
     if p0 == 0 || p1 == 0 {
-        return Err(super::MathError::OutOfDomain);
+        return Err(super::fail(super::MathError::OutOfDomain));
     }
     let num = (p1 as i128).safe_sub(p0 as i128)?;
     let den = (p1 as i128).safe_add(p0 as i128)?;

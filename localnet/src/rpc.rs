@@ -475,18 +475,8 @@ fn program_accounts(n: &Node, program: &Pubkey, config: RpcProgramAccountsConfig
         .encoding
         .unwrap_or(UiAccountEncoding::Binary);
     let slice = config.account_config.data_slice;
-    let mut matches: Vec<(Pubkey, Account)> = n
-        .env
-        .rt
-        .svm()
-        .accounts_db()
-        .inner
-        .iter()
-        .filter(|(_, a)| solana_sdk::account::ReadableAccount::owner(*a) == program)
-        .map(|(k, a)| (*k, Account::from(a.clone())))
-        .filter(|(_, a)| a.lamports > 0 && filters.iter().all(|f| filter_allows(f, a)))
-        .collect();
-    matches.sort_by_key(|(k, _)| *k);
+    let mut matches = n.env.rt.program_accounts(program);
+    matches.retain(|(_, a)| filters.iter().all(|f| filter_allows(f, a)));
     let mut out = Vec::with_capacity(matches.len());
     for (key, acc) in &matches {
         check_encoding(encoding, acc, slice)?;

@@ -19,7 +19,7 @@ use std::fmt;
 use litesvm::types::{FailedTransactionMetadata, TransactionMetadata};
 use litesvm::LiteSVM;
 use solana_program_entrypoint::ProcessInstruction;
-use solana_sdk::account::Account;
+use solana_sdk::account::{Account, ReadableAccount};
 use solana_sdk::clock::Clock;
 use solana_sdk::hash::Hash;
 use solana_sdk::pubkey::Pubkey;
@@ -234,6 +234,21 @@ impl Runtime {
         self.svm
             .set_account(*key, account)
             .unwrap_or_else(|e| panic!("setting account {key}: {e:?}"));
+    }
+
+    /// Every live account `owner` owns, in key order: what `getProgramAccounts` lists
+    /// before its filters.
+    pub fn program_accounts(&self, owner: &Pubkey) -> Vec<(Pubkey, Account)> {
+        let mut out: Vec<(Pubkey, Account)> = self
+            .svm
+            .accounts_db()
+            .inner
+            .iter()
+            .filter(|(_, a)| a.owner() == owner && a.lamports() > 0)
+            .map(|(k, a)| (*k, Account::from(a.clone())))
+            .collect();
+        out.sort_by_key(|(k, _)| *k);
+        out
     }
 
     pub fn clock(&self) -> Clock {

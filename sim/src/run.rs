@@ -456,13 +456,12 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
     }
     // The keeper is the keeper crate's engine (`Keeper::plan`, `Keeper::send`) on this
     // runtime; what it plans at one update it sends `keeper_latency_updates` later.
-    let keeper = Sender {
+    let mut keeper = SimKeeper {
         key: f.env.new_user().await,
         config: keeper_config(&f),
+        orders: Delayed::new(s.keeper_latency_updates),
+        in_flight: HashSet::new(),
     };
-    let mut orders: Delayed<Planned> = Delayed::new(s.keeper_latency_updates);
-    // Accounts (positions, requests, markets) with a keeper transaction planned, not sent.
-    let mut in_flight: HashSet<Pubkey> = HashSet::new();
 
     let oracles: Vec<_> = f.pool.markets.iter().map(|m| m.oracle).collect();
     let market_keys: Vec<_> = f.pool.markets.iter().map(|m| m.key).collect();
@@ -515,45 +514,16 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
                 continue;
             }
 
-            // Keeper: send what was planned `latency` updates ago, plan on the chain as it
-            // is now, send what is due now (all of it when there is no latency).
-            for planned in orders.take_due(update_index) {
-                in_flight.remove(&planned.key);
-                keeper_send(
-                    &mut f,
-                    &keeper,
-                    &mut traders,
-                    &lps,
-                    &planned,
-                    &mut c,
-                    &mut o,
-                )
+            // Keeper: what it planned `latency` updates ago lands, it plans on the chain as
+            // it is now, and what is due now lands (all of it when there is no latency).
+            let now = update_index;
+            keeper
+                .land_due(now, &mut f, &mut traders, &lps, &mut c, &mut o)
                 .await;
-            }
-            match keeper.on(&mut f).plan().await {
-                Ok(plan) => {
-                    for planned in plan.transactions {
-                        // An account with a transaction in flight waits for it.
-                        if in_flight.insert(planned.key) {
-                            orders.push(update_index, planned);
-                        }
-                    }
-                }
-                Err(e) => *c.failures.entry(format!("keeper: {e}")).or_default() += 1,
-            }
-            for planned in orders.take_due(update_index) {
-                in_flight.remove(&planned.key);
-                keeper_send(
-                    &mut f,
-                    &keeper,
-                    &mut traders,
-                    &lps,
-                    &planned,
-                    &mut c,
-                    &mut o,
-                )
+            keeper.plan(now, &mut f, &mut c).await;
+            keeper
+                .land_due(now, &mut f, &mut traders, &lps, &mut c, &mut o)
                 .await;
-            }
         }
         progress.inc(1);
         if !trading {
@@ -754,25 +724,59 @@ pub async fn simulate(s: &Scenario, p: &Prepared, progress: &ProgressBar) -> Out
     o
 }
 
-/// The simulator's keeper: its key and configuration, over the fixture's runtime.
-struct Sender {
+/// The simulator's keeper: the keeper crate's engine over the fixture's runtime, with the
+/// transactions it planned and not yet sent.
+struct SimKeeper {
     key: Keypair,
     config: KeeperConfig,
+    orders: Delayed<Planned>,
+    /// Accounts (positions, requests, markets) with a transaction planned, not yet sent.
+    in_flight: HashSet<Pubkey>,
 }
 
-impl Sender {
+impl SimKeeper {
     fn on<'a>(&self, f: &'a mut Fixture) -> Keeper<InProcess<'a>> {
         Keeper::new(
             InProcess::new(f, self.key.insecure_clone()),
             self.config.clone(),
         )
     }
+
+    /// Plan at update `now`; an account with a transaction in flight waits for it.
+    async fn plan(&mut self, now: u64, f: &mut Fixture, c: &mut Counters) {
+        match self.on(f).plan().await {
+            Ok(plan) => {
+                for planned in plan.transactions {
+                    if self.in_flight.insert(planned.key) {
+                        self.orders.push(now, planned);
+                    }
+                }
+            }
+            Err(e) => *c.failures.entry(format!("keeper: {e}")).or_default() += 1,
+        }
+    }
+
+    /// Send what is due at update `now`, booking each outcome.
+    async fn land_due(
+        &mut self,
+        now: u64,
+        f: &mut Fixture,
+        traders: &mut [SimTrader],
+        lps: &[Lp],
+        c: &mut Counters,
+        o: &mut Outcome,
+    ) {
+        for planned in self.orders.take_due(now) {
+            self.in_flight.remove(&planned.key);
+            keeper_send(f, self, traders, lps, &planned, c, o).await;
+        }
+    }
 }
 
 /// Send one planned keeper transaction and book its outcome.
 async fn keeper_send(
     f: &mut Fixture,
-    keeper: &Sender,
+    keeper: &SimKeeper,
     traders: &mut [SimTrader],
     lps: &[Lp],
     planned: &Planned,

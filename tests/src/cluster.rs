@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use anchor_lang::prelude::Pubkey;
-use solana_sdk::account::{Account, ReadableAccount};
+use solana_sdk::account::Account;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use tidepool_client::defaults::COMPUTE_UNIT_LIMIT;
@@ -29,37 +29,31 @@ pub fn keeper_config(f: &Fixture) -> KeeperConfig {
 /// Every account a keeper reads, as it was at one moment: the program's accounts and the
 /// price accounts.
 #[derive(Clone, Debug, Default)]
-pub struct ChainView(HashMap<Pubkey, Account>);
+pub struct ChainView {
+    program: Vec<(Pubkey, Account)>,
+    prices: HashMap<Pubkey, Account>,
+}
 
 impl ChainView {
     /// What a keeper would read from `f` now.
     pub fn of(f: &Fixture) -> Self {
-        let prices = &f.env.prices;
-        Self(
-            f.env
-                .rt
-                .svm()
-                .accounts_db()
-                .inner
-                .iter()
-                .filter(|(key, a)| a.owner() == &tidepool::ID || prices.contains_key(key))
-                .map(|(key, a)| (*key, Account::from(a.clone())))
+        Self {
+            program: f.env.rt.program_accounts(&tidepool::ID),
+            prices: f
+                .env
+                .prices
+                .keys()
+                .filter_map(|k| Some((*k, f.env.rt.account(k)?)))
                 .collect(),
-        )
+        }
     }
-}
 
-/// The program's live accounts of `accounts` in key order, as `getProgramAccounts` lists
-/// them.
-fn program_accounts<'k>(
-    accounts: impl Iterator<Item = (&'k Pubkey, Account)>,
-) -> Vec<(Pubkey, Account)> {
-    let mut out: Vec<(Pubkey, Account)> = accounts
-        .filter(|(_, a)| a.owner == tidepool::ID && a.lamports > 0)
-        .map(|(k, a)| (*k, a))
-        .collect();
-    out.sort_by_key(|(k, _)| *k);
-    out
+    fn get(&self, key: &Pubkey) -> Option<Account> {
+        match self.program.iter().find(|(k, _)| k == key) {
+            Some((_, a)) => Some(a.clone()),
+            None => self.prices.get(key).cloned(),
+        }
+    }
 }
 
 /// The harness runtime as the keeper's cluster. `program_accounts` scans the runtime's
@@ -99,7 +93,7 @@ impl<'a> InProcess<'a> {
 
     fn read(&self, key: &Pubkey) -> Option<Account> {
         match &self.frozen {
-            Some(view) => view.0.get(key).cloned(),
+            Some(view) => view.get(key),
             None => self.f.env.rt.account(key),
         }
         .filter(|a| a.lamports > 0)
@@ -114,18 +108,8 @@ impl Cluster for InProcess<'_> {
         let program = match &mut self.program {
             Some(program) => program,
             none => none.insert(match &self.frozen {
-                Some(view) => program_accounts(view.0.iter().map(|(k, a)| (k, a.clone()))),
-                None => program_accounts(
-                    self.f
-                        .env
-                        .rt
-                        .svm()
-                        .accounts_db()
-                        .inner
-                        .iter()
-                        .filter(|(_, a)| a.owner() == &tidepool::ID)
-                        .map(|(k, a)| (k, Account::from(a.clone()))),
-                ),
+                Some(view) => view.program.clone(),
+                None => self.f.env.rt.program_accounts(&tidepool::ID),
             }),
         };
         Ok(program

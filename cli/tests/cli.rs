@@ -59,6 +59,9 @@ fn a_usb_signer_reaches_the_hardware_wallet_layer() {
     ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: signer usb://ledger: "), "{stderr}");
+    assert!(
+        stderr.starts_with("error: signer usb://ledger: "),
+        "{stderr}"
+    );
     assert!(!stderr.contains("disabled"), "{stderr}");
 }

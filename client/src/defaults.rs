@@ -26,7 +26,7 @@ pub fn pool_params() -> PoolParams {
         // short into each shipped crash, the least restrictive pair that kept the LP share
         // price within 10 % of its running peak.
         max_pnl_factor_bps: 2_500,
-        max_net_exposure_bps: 1_000,
+        max_net_exposure_bps: 2_000,
         protocol_fee_share_bps: 2_000,
         // Above the 10 s the program lets a price run ahead of the cluster clock
         // (`ORACLE_MAX_FUTURE_SECONDS`): no price known at a request can execute it.

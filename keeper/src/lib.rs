@@ -9,6 +9,7 @@
 
 pub mod cluster;
 pub mod engine;
+#[cfg(feature = "rpc")]
 pub mod rpc;
 
 pub use cluster::{Cluster, SendError};

@@ -82,12 +82,7 @@ async fn liquidates_exactly_the_unhealthy_positions() {
     before.assert_unchanged(&mut f.env).await;
     f.check_invariants().await;
     // Nothing is left to do.
-    let keeper = f.env.new_user().await;
-    let cfg = keeper_config(&f);
-    let report = Keeper::new(InProcess::new(&mut f, keeper), cfg)
-        .pass()
-        .await
-        .unwrap();
+    let report = pass(&mut f).await;
     assert!(report.actions.is_empty(), "{:?}", report.log);
 }
 
@@ -279,12 +274,7 @@ async fn retires_stale_price_bounds() {
         "the closed 15x long's bound lingers"
     );
     for _ in 0..2 {
-        let keeper = f.env.new_user().await;
-        let cfg = keeper_config(&f);
-        let report = Keeper::new(InProcess::new(&mut f, keeper), cfg)
-            .pass()
-            .await
-            .unwrap();
+        let report = pass(&mut f).await;
         assert!(report.failures.is_empty(), "{:?}", report.failures);
     }
     let open = [

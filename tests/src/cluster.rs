@@ -128,13 +128,13 @@ impl Cluster for InProcess<'_> {
     }
 
     async fn send(&mut self, instructions: &[Instruction]) -> Result<(), SendError> {
-        let keeper = self.keeper.insecure_clone();
+        let keeper = self.keeper.pubkey();
         let signs = instructions.iter().any(|ix| {
             ix.accounts
                 .iter()
-                .any(|a| a.is_signer && a.pubkey == keeper.pubkey())
+                .any(|a| a.is_signer && a.pubkey == keeper)
         });
-        let signers: Vec<&Keypair> = if signs { vec![&keeper] } else { vec![] };
+        let signers: Vec<&Keypair> = if signs { vec![&self.keeper] } else { vec![] };
         self.program = None;
         let res = self.f.env.send(instructions, &signers).await;
         let out = match &res {

@@ -1,9 +1,45 @@
-//! Events, emitted with `emit_cpi!` so they survive log truncation. Amounts are settlement
-//! base units unless a field says otherwise; prices `expo = -9`; USD `expo = -6`.
+//! Events, emitted as self-CPIs (`emit`, Anchor's `emit_cpi!` format) so they survive log
+//! truncation. Amounts are settlement base units unless a field says otherwise; prices
+//! `expo = -9`; USD `expo = -6`.
 
+use anchor_lang::event::EVENT_IX_TAG_LE;
 use anchor_lang::prelude::*;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program::invoke_signed;
 
 use crate::state::{LiquidityRequestKind, MarketParams, PoolParams, Side};
+
+/// The event authority's PDA seed (Anchor's `#[event_cpi]`).
+const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
+
+/// Emits `event` exactly as `emit_cpi!` does: a CPI into this program signed by the event
+/// authority, whose data is `EVENT_IX_TAG_LE`, the event's discriminator and its Borsh bytes.
+/// `emit_cpi!` expands that CPI, and a byte-by-byte copy of the data, at every call site; here
+/// the data is written once into one buffer and the CPI is one out-of-line function.
+pub fn emit<E: anchor_lang::Event>(event_authority: &AccountInfo, event: &E) -> Result<()> {
+    let mut data = Vec::with_capacity(256);
+    data.extend_from_slice(EVENT_IX_TAG_LE);
+    data.extend_from_slice(E::DISCRIMINATOR);
+    event
+        .serialize(&mut data)
+        .map_err(|_| ProgramError::BorshIoError)?;
+    invoke_event(event_authority, data)
+}
+
+#[inline(never)]
+fn invoke_event(event_authority: &AccountInfo, data: Vec<u8>) -> Result<()> {
+    let ix = Instruction {
+        program_id: crate::ID,
+        accounts: vec![AccountMeta::new_readonly(*event_authority.key, true)],
+        data,
+    };
+    invoke_signed(
+        &ix,
+        core::slice::from_ref(event_authority),
+        &[&[EVENT_AUTHORITY_SEED, &[crate::EVENT_AUTHORITY_AND_BUMP.1]]],
+    )
+    .map_err(Into::into)
+}
 
 #[event]
 pub struct ConfigInitialized {

@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_ADDRESS;
 
 use crate::error::TidepoolError;
-use crate::events::AdminTransferred;
+use crate::events::{emit, AdminTransferred};
 use crate::state::Config;
 
 /// Second step of an admin handover: the pending admin signs to take over.
@@ -21,9 +21,12 @@ pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
     let previous_admin = config.admin;
     config.admin = ctx.accounts.new_admin.key();
     config.pending_admin = Pubkey::default();
-    emit_cpi!(AdminTransferred {
-        previous_admin,
-        new_admin: config.admin,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &AdminTransferred {
+            previous_admin,
+            new_admin: config.admin,
+        },
+    )?;
     Ok(())
 }

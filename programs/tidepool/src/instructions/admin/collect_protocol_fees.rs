@@ -5,7 +5,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
-use crate::events::ProtocolFeesCollected;
+use crate::events::{emit, ProtocolFeesCollected};
 use crate::state::{Config, Pool};
 
 /// The fee recipient collects the protocol's share of a pool's fees.
@@ -45,6 +45,6 @@ pub fn collect_protocol_fees(ctx: Context<CollectProtocolFees>) -> Result<()> {
         recipient: a.receiving_account.key(),
         amount,
     };
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{ACCOUNT_VERSION, CONFIG_ADDRESS, MARKET_SEED, MAX_MARKETS_PER_POOL};
 use crate::error::TidepoolError;
-use crate::events::MarketCreated;
+use crate::events::{emit, MarketCreated};
 use crate::state::{Config, Market, MarketParams, Pool};
 
 /// Adds a market (one index asset) to a pool, at the next free index.
@@ -52,13 +52,16 @@ pub fn create_market(
 
     pool.markets[index as usize] = market_key;
     pool.market_count = index + 1;
-    emit_cpi!(MarketCreated {
-        pool: pool_key,
-        market: market_key,
-        index,
-        symbol,
-        feed_id,
-        params,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &MarketCreated {
+            pool: pool_key,
+            market: market_key,
+            index,
+            symbol,
+            feed_id,
+            params,
+        },
+    )?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::constants::{
     ACCOUNT_VERSION, CONFIG_ADDRESS, LP_MINT_SEED, MAX_SETTLEMENT_DECIMALS, POOL_SEED, VAULT_SEED,
 };
 use crate::error::TidepoolError;
-use crate::events::PoolCreated;
+use crate::events::{emit, PoolCreated};
 use crate::state::{Config, Pool, PoolParams};
 
 /// Creates a pool over `settlement_mint` with its vault and LP mint (both PDAs whose
@@ -56,14 +56,17 @@ pub fn create_pool(
     pool.settlement_feed_id = settlement_feed_id;
     pool.params = params;
     pool.utilization_updated_at = Clock::get()?.unix_timestamp;
-    emit_cpi!(PoolCreated {
-        pool: pool_key,
-        pool_id,
-        settlement_mint: pool.settlement_mint,
-        vault: pool.vault,
-        lp_mint: pool.lp_mint,
-        settlement_feed_id,
-        params,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &PoolCreated {
+            pool: pool_key,
+            pool_id,
+            settlement_mint: pool.settlement_mint,
+            vault: pool.vault,
+            lp_mint: pool.lp_mint,
+            settlement_feed_id,
+            params,
+        },
+    )?;
     Ok(())
 }

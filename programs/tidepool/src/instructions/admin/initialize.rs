@@ -3,7 +3,7 @@ use anchor_lang::solana_program::bpf_loader_upgradeable;
 
 use crate::constants::{ACCOUNT_VERSION, CONFIG_SEED};
 use crate::error::TidepoolError;
-use crate::events::ConfigInitialized;
+use crate::events::{emit, ConfigInitialized};
 use crate::state::Config;
 
 /// Creates the protocol config; the signer, who must be the program's upgrade authority,
@@ -61,9 +61,12 @@ pub fn initialize(ctx: Context<Initialize>, fee_recipient: Pubkey) -> Result<()>
     config.admin = ctx.accounts.admin.key();
     config.pending_admin = Pubkey::default();
     config.fee_recipient = fee_recipient;
-    emit_cpi!(ConfigInitialized {
-        admin: config.admin,
-        fee_recipient,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &ConfigInitialized {
+            admin: config.admin,
+            fee_recipient,
+        },
+    )?;
     Ok(())
 }

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{pause, CONFIG_ADDRESS};
 use crate::error::TidepoolError;
-use crate::events::PauseFlagsSet;
+use crate::events::{emit, PauseFlagsSet};
 use crate::state::{Config, Market, Pool};
 
 /// Sets the pause flags of the most specific target given: the market when a market is
@@ -42,10 +42,13 @@ pub fn set_pause_flags(ctx: Context<SetPauseFlags>, flags: u16) -> Result<()> {
             (accounts.config.key(), previous)
         }
     };
-    emit_cpi!(PauseFlagsSet {
-        target,
-        previous_flags,
-        flags,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &PauseFlagsSet {
+            target,
+            previous_flags,
+            flags,
+        },
+    )?;
     Ok(())
 }

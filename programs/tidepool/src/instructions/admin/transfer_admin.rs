@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_ADDRESS;
 
 use crate::error::TidepoolError;
-use crate::events::AdminTransferProposed;
+use crate::events::{emit, AdminTransferProposed};
 use crate::state::Config;
 
 /// First step of an admin handover: propose `new_admin` (default key cancels).
@@ -19,9 +19,12 @@ pub struct TransferAdmin<'info> {
 pub fn transfer_admin(ctx: Context<TransferAdmin>, new_admin: Pubkey) -> Result<()> {
     let config = &mut ctx.accounts.config;
     config.pending_admin = new_admin;
-    emit_cpi!(AdminTransferProposed {
-        admin: config.admin,
-        pending_admin: new_admin,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &AdminTransferProposed {
+            admin: config.admin,
+            pending_admin: new_admin,
+        },
+    )?;
     Ok(())
 }

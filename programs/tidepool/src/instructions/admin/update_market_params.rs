@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_ADDRESS;
 
 use crate::error::TidepoolError;
-use crate::events::MarketParamsUpdated;
+use crate::events::{emit, MarketParamsUpdated};
 use crate::state::{Config, Market, MarketParams, Pool};
 
 #[event_cpi]
@@ -27,10 +27,13 @@ pub fn update_market_params(ctx: Context<UpdateMarketParams>, params: MarketPara
     // Fees up to now accrue under the rates that applied until now.
     market.accrue(now, integral)?;
     market.params = params;
-    emit_cpi!(MarketParamsUpdated {
-        pool: market.pool,
-        market: market_key,
-        params,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &MarketParamsUpdated {
+            pool: market.pool,
+            market: market_key,
+            params,
+        },
+    )?;
     Ok(())
 }

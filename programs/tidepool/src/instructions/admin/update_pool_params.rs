@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::CONFIG_ADDRESS;
 
 use crate::error::TidepoolError;
-use crate::events::PoolParamsUpdated;
+use crate::events::{emit, PoolParamsUpdated};
 use crate::math::BPS_DENOMINATOR;
 use crate::state::{Config, Pool, PoolParams};
 
@@ -29,9 +29,12 @@ pub fn update_pool_params(ctx: Context<UpdatePoolParams>, params: PoolParams) ->
     );
     let pool_key = ctx.accounts.pool.key();
     ctx.accounts.pool.params = params;
-    emit_cpi!(PoolParamsUpdated {
-        pool: pool_key,
-        params,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &PoolParamsUpdated {
+            pool: pool_key,
+            params,
+        },
+    )?;
     Ok(())
 }

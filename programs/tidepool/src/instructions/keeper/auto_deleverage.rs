@@ -6,7 +6,7 @@ use crate::constants::pause;
 use crate::engine::pool_value::{Marking, PoolMarks};
 use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::PositionDeleveraged;
+use crate::events::{emit, PositionDeleveraged};
 use crate::math::valuation::profit_over_cap;
 
 /// Permissionless deleveraging, at the oracle's spot price, for the market's keeper fee:
@@ -134,9 +134,9 @@ pub fn auto_deleverage(ctx: Context<AutoDeleverage>) -> Result<()> {
         closed: o.closed,
     };
     let bad_debt = o.bad_debt_event(&c.pool, c.market.key(), c.position.key());
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     if let Some(e) = bad_debt {
-        emit_cpi!(e);
+        emit(&ctx.accounts.event_authority, &e)?;
     }
     Ok(())
 }

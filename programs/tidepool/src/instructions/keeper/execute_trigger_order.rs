@@ -5,7 +5,7 @@ use super::keeper_close::*;
 use crate::constants::pause;
 use crate::engine::position::{apply_close, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::TriggerOrderExecuted;
+use crate::events::{emit, TriggerOrderExecuted};
 use crate::state::TriggerState;
 
 /// Permissionless: close a position whose take-profit or stop-loss the oracle's spot price
@@ -78,9 +78,9 @@ pub fn execute_trigger_order(ctx: Context<ExecuteTriggerOrder>) -> Result<()> {
         fees_unpaid: o.fees_unpaid,
     };
     let bad_debt = o.bad_debt_event(&c.pool, c.market.key(), c.position.key());
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     if let Some(e) = bad_debt {
-        emit_cpi!(e);
+        emit(&ctx.accounts.event_authority, &e)?;
     }
     Ok(())
 }

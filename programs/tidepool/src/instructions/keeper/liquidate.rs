@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use super::keeper_close::*;
 use crate::engine::position::{apply_close, rebook_as_collateral, KeeperFee};
 use crate::error::TidepoolError;
-use crate::events::PositionLiquidated;
+use crate::events::{emit, PositionLiquidated};
 use crate::math::position::{liquidation_close_usd, owed_usd_to_tokens};
 use crate::math::{bps_of, Rounding};
 
@@ -94,9 +94,9 @@ pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         closed: o.closed,
     };
     let bad_debt = o.bad_debt_event(&c.pool, c.market.key(), c.position.key());
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     if let Some(e) = bad_debt {
-        emit_cpi!(e);
+        emit(&ctx.accounts.event_authority, &e)?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::engine::marks::read_price;
 use crate::error::TidepoolError;
-use crate::events::MarketRefreshed;
+use crate::events::{emit, MarketRefreshed};
 use crate::state::{Market, Pool, Position};
 
 /// Permissionless: read the market's oracle, update its last price and publish time and
@@ -50,15 +50,18 @@ pub fn refresh_market(ctx: Context<RefreshMarket>) -> Result<()> {
         position.try_serialize(&mut &mut data[..])?;
     }
     let volatility = market.realized_volatility()?;
-    emit_cpi!(MarketRefreshed {
-        market: market_key,
-        price: market.last_price,
-        ema_price: market.last_ema_price,
-        confidence: market.last_confidence,
-        publish_time: market.last_publish_time,
-        variance: market.variance,
-        fast_variance: market.fast_variance,
-        volatility,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &MarketRefreshed {
+            market: market_key,
+            price: market.last_price,
+            ema_price: market.last_ema_price,
+            confidence: market.last_confidence,
+            publish_time: market.last_publish_time,
+            variance: market.variance,
+            fast_variance: market.fast_variance,
+            volatility,
+        },
+    )?;
     Ok(())
 }

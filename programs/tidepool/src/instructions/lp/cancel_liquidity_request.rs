@@ -3,7 +3,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::engine::token::{mint_shares, pay_from_vault};
 use crate::error::TidepoolError;
-use crate::events::LiquidityRequestCancelled;
+use crate::events::{emit, LiquidityRequestCancelled};
 use crate::math::SafeMath;
 use crate::state::{LiquidityRequest, LiquidityRequestKind, Pool};
 
@@ -72,12 +72,15 @@ pub fn cancel_liquidity_request(ctx: Context<CancelLiquidityRequest>) -> Result<
                 pool.pending_withdrawal_shares.safe_sub(request.amount)?;
         }
     }
-    emit_cpi!(LiquidityRequestCancelled {
-        pool: pool_key,
-        owner: request.owner,
-        request: ctx.accounts.request.key(),
-        kind: request.kind,
-        amount: request.amount,
-    });
+    emit(
+        &ctx.accounts.event_authority,
+        &LiquidityRequestCancelled {
+            pool: pool_key,
+            owner: request.owner,
+            request: ctx.accounts.request.key(),
+            kind: request.kind,
+            amount: request.amount,
+        },
+    )?;
     Ok(())
 }

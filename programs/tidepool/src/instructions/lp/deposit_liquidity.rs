@@ -5,6 +5,7 @@ use crate::constants::{pause, CONFIG_ADDRESS, LP_REQUEST_SEED};
 use crate::engine::pool_value::{Marking, PoolMarks};
 use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
+use crate::events::emit;
 use crate::math::shares::quote_deposit;
 use crate::math::valuation::Valuation;
 use crate::math::SafeMath;
@@ -116,6 +117,6 @@ pub fn deposit_liquidity(
     )?;
     let pool = &mut ctx.accounts.pool;
     pool.pending_deposits = pool.pending_deposits.safe_add(amount)?;
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

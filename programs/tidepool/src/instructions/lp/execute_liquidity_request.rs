@@ -5,7 +5,7 @@ use crate::constants::{pause, CONFIG_ADDRESS};
 use crate::engine::pool_value::{Marking, PoolMarks};
 use crate::engine::token::{mint_shares, pay_from_vault};
 use crate::error::TidepoolError;
-use crate::events::{LiquidityDeposited, LiquidityWithdrawn};
+use crate::events::{emit, LiquidityDeposited, LiquidityWithdrawn};
 use crate::math::shares::{quote_deposit_request, quote_withdraw_request, ShareState};
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
@@ -122,20 +122,23 @@ pub fn execute_liquidity_request(ctx: Context<ExecuteLiquidityRequest>) -> Resul
             pool.lp_balance = pool.lp_balance.safe_add(request.amount)?;
             pool.locked_shares = pool.locked_shares.safe_add(quote.shares_locked)?;
             pool.cumulative_lp_fees = pool.cumulative_lp_fees.safe_add(quote.fee)?;
-            emit_cpi!(LiquidityDeposited {
-                pool: pool_key,
-                owner: request.owner,
-                keeper,
-                amount: request.amount,
-                fee: quote.fee,
-                shares_out: quote.shares_out,
-                shares_locked: quote.shares_locked,
-                pool_value,
-                share_supply: supply
-                    .safe_add(quote.shares_out)?
-                    .safe_add(quote.shares_locked)?,
-                lp_balance: pool.lp_balance,
-            });
+            emit(
+                &ctx.accounts.event_authority,
+                &LiquidityDeposited {
+                    pool: pool_key,
+                    owner: request.owner,
+                    keeper,
+                    amount: request.amount,
+                    fee: quote.fee,
+                    shares_out: quote.shares_out,
+                    shares_locked: quote.shares_locked,
+                    pool_value,
+                    share_supply: supply
+                        .safe_add(quote.shares_out)?
+                        .safe_add(quote.shares_locked)?,
+                    lp_balance: pool.lp_balance,
+                },
+            )?;
         }
         LiquidityRequestKind::Withdrawal => {
             let pool = &ctx.accounts.pool;
@@ -182,17 +185,20 @@ pub fn execute_liquidity_request(ctx: Context<ExecuteLiquidityRequest>) -> Resul
                 pool.pending_withdrawal_shares.safe_sub(request.amount)?;
             pool.lp_balance = pool.lp_balance.safe_sub(quote.amount_out)?;
             pool.cumulative_lp_fees = pool.cumulative_lp_fees.safe_add(quote.fee)?;
-            emit_cpi!(LiquidityWithdrawn {
-                pool: pool_key,
-                owner: request.owner,
-                keeper,
-                shares: request.amount,
-                amount_out: quote.amount_out,
-                fee: quote.fee,
-                pool_value,
-                share_supply: supply.safe_sub(request.amount)?,
-                lp_balance: pool.lp_balance,
-            });
+            emit(
+                &ctx.accounts.event_authority,
+                &LiquidityWithdrawn {
+                    pool: pool_key,
+                    owner: request.owner,
+                    keeper,
+                    shares: request.amount,
+                    amount_out: quote.amount_out,
+                    fee: quote.fee,
+                    pool_value,
+                    share_supply: supply.safe_sub(request.amount)?,
+                    lp_balance: pool.lp_balance,
+                },
+            )?;
         }
     }
     super::pay_keeper_fee(

@@ -5,6 +5,7 @@ use crate::constants::{pause, CONFIG_ADDRESS, LP_REQUEST_SEED};
 use crate::engine::pool_value::{Marking, PoolMarks};
 use crate::engine::token::burn_shares;
 use crate::error::TidepoolError;
+use crate::events::emit;
 use crate::math::shares::quote_withdraw;
 use crate::math::valuation::{withdrawable_liquidity, Valuation};
 use crate::math::SafeMath;
@@ -129,6 +130,6 @@ pub fn withdraw_liquidity(
     )?;
     let pool = &mut ctx.accounts.pool;
     pool.pending_withdrawal_shares = pool.pending_withdrawal_shares.safe_add(shares)?;
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

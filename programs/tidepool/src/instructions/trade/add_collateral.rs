@@ -5,7 +5,7 @@ use super::owner_position::*;
 use crate::constants::pause;
 use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
-use crate::events::CollateralChanged;
+use crate::events::{emit, CollateralChanged};
 use crate::math::{to_i64, SafeMath};
 
 /// Add collateral to a position. Needs no price: it only makes the position safer.
@@ -59,6 +59,6 @@ pub fn add_collateral(ctx: Context<AddCollateral>, amount: u64) -> Result<()> {
         funding_settled: 0,
         total_collateral: t.position.collateral,
     };
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

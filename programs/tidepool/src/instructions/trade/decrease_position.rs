@@ -7,7 +7,7 @@ use crate::engine::marks::mark_market;
 use crate::engine::position::apply_decrease;
 use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
-use crate::events::PositionDecreased;
+use crate::events::{emit, PositionDecreased};
 
 /// Decrease or close a position. Closing returns the account's rent to the owner.
 #[event_cpi]
@@ -103,9 +103,9 @@ pub fn decrease_position(
     if o.closed {
         t.position.close(t.owner.to_account_info())?;
     }
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     if let Some(e) = bad_debt {
-        emit_cpi!(e);
+        emit(&ctx.accounts.event_authority, &e)?;
     }
     Ok(())
 }

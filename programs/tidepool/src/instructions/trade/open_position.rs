@@ -7,7 +7,7 @@ use crate::engine::marks::require_pegged;
 use crate::engine::position::{apply_open, require_initial_margin};
 use crate::engine::token::pay_into_vault;
 use crate::error::TidepoolError;
-use crate::events::PositionIncreased;
+use crate::events::{emit, PositionIncreased};
 use crate::state::{Config, Market, Pool, Position, Side};
 
 /// Open a position, or increase the owner's position on that market and side.
@@ -132,6 +132,6 @@ pub fn open_position(
         total_collateral: p.collateral,
         total_reserved: p.reserved,
     };
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

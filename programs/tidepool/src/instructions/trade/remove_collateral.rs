@@ -8,7 +8,7 @@ use crate::engine::marks::require_pegged;
 use crate::engine::position::{require_initial_margin, settle_fees};
 use crate::engine::token::pay_from_vault;
 use crate::error::TidepoolError;
-use crate::events::CollateralChanged;
+use crate::events::{emit, CollateralChanged};
 use crate::math::{to_i64, SafeMath};
 
 /// Remove collateral from a position while its equity, valued against the owner, still
@@ -84,6 +84,6 @@ pub fn remove_collateral(ctx: Context<RemoveCollateral>, amount: u64) -> Result<
         funding_settled: to_i64(funding)?,
         total_collateral: t.position.collateral,
     };
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::POSITION_SEED;
 use crate::error::TidepoolError;
-use crate::events::TriggerOrdersSet;
+use crate::events::{emit, TriggerOrdersSet};
 use crate::state::{Market, Position};
 
 /// Set (or clear, with 0) the position's take-profit and stop-loss trigger prices.
@@ -42,6 +42,6 @@ pub fn set_trigger_orders(
         take_profit_price,
         stop_loss_price,
     };
-    emit_cpi!(event);
+    emit(&ctx.accounts.event_authority, &event)?;
     Ok(())
 }

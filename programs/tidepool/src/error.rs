@@ -192,3 +192,34 @@ impl From<MathError> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TidepoolError;
+    use anchor_lang::error::ErrorCode;
+
+    /// The error names and messages that programs log and clients show come from the
+    /// `#[error_code]` codegen in vendor/anchor-attribute-error: name = variant, message =
+    /// `#[msg]` text, for Tidepool's errors and for Anchor's own.
+    #[test]
+    fn error_names_and_messages_are_the_declared_ones() {
+        let e = TidepoolError::Unauthorized;
+        assert_eq!(e.name(), "Unauthorized");
+        assert_eq!(e.to_string(), "Signer is not the protocol admin");
+        let e = TidepoolError::InvalidMarginRatio;
+        assert_eq!(e.name(), "InvalidMarginRatio");
+        assert_eq!(
+            e.to_string(),
+            "Margin ratio out of bounds (initial must exceed maintenance, both below 100%)"
+        );
+        let e = ErrorCode::ConstraintHasOne;
+        assert_eq!(e.name(), "ConstraintHasOne");
+        assert_eq!(e.to_string(), "A has one constraint was violated");
+        let e = ErrorCode::AccountDiscriminatorMismatch;
+        assert_eq!(e.name(), "AccountDiscriminatorMismatch");
+        assert_eq!(
+            e.to_string(),
+            "Account discriminator did not match what was expected"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! `anchor_syn::codegen::error::generate` from anchor-syn 1.2.2, with two changes (see the
 //! README): `name()` picks a `&'static str` in its `match` and allocates once after it, and
-//! `Display` writes a message that has no `{`/`}` with `write_str` instead of `write!`.
+//! `Display` writes a message that has no `{`/`}` with `write_str` instead of `write!`, after
+//! the `match` when every variant has such a message.
 
 use {anchor_syn::Error, quote::quote};
 
@@ -40,6 +41,30 @@ pub fn generate(error: Error) -> proc_macro2::TokenStream {
             }
         })
         .collect();
+
+    // When every variant has a message without braces, `Display` picks the text in the
+    // `match` and writes it once after it.
+    let plain_messages: Option<Vec<&String>> = error
+        .codes
+        .iter()
+        .map(|code| code.msg.as_ref().filter(|msg| !msg.contains(['{', '}'])))
+        .collect();
+    let display_body = match plain_messages {
+        Some(messages) => {
+            let idents = error.raw_enum.variants.iter().map(|variant| &variant.ident);
+            quote! {
+                let msg: &'static str = match self {
+                    #(#enum_name::#idents => #messages),*
+                };
+                fmt.write_str(msg)
+            }
+        }
+        None => quote! {
+            match self {
+                #(#display_variant_dispatch),*
+            }
+        },
+    };
 
     // Each arm of the `match` statement for implementing the `name` function
     // on the user defined error code.
@@ -101,9 +126,7 @@ pub fn generate(error: Error) -> proc_macro2::TokenStream {
 
         impl ::std::fmt::Display for #enum_name {
             fn fmt(&self, fmt: &mut ::std::fmt::Formatter<'_>) -> ::std::result::Result<(), ::std::fmt::Error> {
-                match self {
-                    #(#display_variant_dispatch),*
-                }
+                #display_body
             }
         }
     };

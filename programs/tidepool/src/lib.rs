@@ -16,6 +16,12 @@ pub mod constants;
 pub mod engine;
 pub mod error;
 pub mod events;
+#[cfg(all(
+    target_os = "solana",
+    feature = "custom-heap",
+    not(feature = "no-entrypoint")
+))]
+mod heap;
 pub mod instructions;
 pub mod math;
 pub mod state;

@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
+use tidepool_layout::{Fixed, FixedAccount};
 
 /// Protocol-wide singleton. PDA `["config"]`.
-#[account]
-#[derive(InitSpace, Debug)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Fixed, FixedAccount)]
 pub struct Config {
     /// Layout version (`ACCOUNT_VERSION`).
     pub version: u8,

@@ -1,10 +1,13 @@
 use anchor_lang::prelude::*;
+use tidepool_layout::{Fixed, FixedAccount};
 
 use super::Pool;
 use crate::math::{MathResult, SafeMath};
 
 /// Deposit or withdrawal.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
+)]
 pub enum LiquidityRequestKind {
     /// `amount` settlement base units wait in the vault; shares are minted at execution.
     Deposit,
@@ -21,8 +24,7 @@ pub enum LiquidityRequestKind {
 /// before it is posted is therefore worth nothing to a depositor or a withdrawer: the
 /// request cannot execute before the jump is published, and the older, pre-jump value can
 /// only make the result worse.
-#[account]
-#[derive(InitSpace, Debug)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Fixed, FixedAccount)]
 pub struct LiquidityRequest {
     /// Layout version (`ACCOUNT_VERSION`).
     pub version: u8,

@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use tidepool_layout::{Fixed, FixedAccount};
 
 use super::{MarketParams, Pool, Position};
 use crate::math::margin::{
@@ -27,7 +28,7 @@ pub struct Contribution {
 /// and funding a whole side owes follow without visiting its positions:
 /// `Σ Nᵢ (index − snapᵢ) = index × Σ Nᵢ − Σ Nᵢ snapᵢ`.
 #[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace, Fixed,
 )]
 pub struct SideState {
     /// Σ position sizes, base units (`expo = -9`).
@@ -55,7 +56,7 @@ pub struct SideState {
 /// A position's bankruptcy price (where its loss equals its collateral) and profit-cap
 /// price (where its profit equals its reserve), `expo = -9`; 0 when there is none.
 #[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace, Fixed,
 )]
 pub struct BoundPrices {
     pub bankrupt: u64,
@@ -93,7 +94,7 @@ impl BoundPrices {
 /// starts. A position that sits untouched keeps its generation alive; anyone can re-tag
 /// it with `refresh_market` (remaining accounts), which changes nothing else.
 #[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace, Fixed,
 )]
 pub struct PriceBounds {
     /// Current generation; positions tag themselves `generation + 1` (0 = untagged).
@@ -216,8 +217,7 @@ impl SideState {
 
 /// A perpetual market on one index asset inside one pool.
 /// PDA `["market", pool, index (u8)]`.
-#[account]
-#[derive(InitSpace, Debug)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Fixed, FixedAccount)]
 pub struct Market {
     /// Layout version (`ACCOUNT_VERSION`).
     pub version: u8,

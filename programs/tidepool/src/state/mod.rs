@@ -3,6 +3,7 @@
 //! clients rely on cannot drift silently.
 
 pub mod config;
+pub mod layout;
 pub mod lp_request;
 pub mod market;
 pub mod params;

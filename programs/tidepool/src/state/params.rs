@@ -2,6 +2,7 @@
 //! bounds, each kind of mistake with its own error.
 
 use anchor_lang::prelude::*;
+use tidepool_layout::Fixed;
 
 use crate::constants::ORACLE_MAX_FUTURE_SECONDS;
 use crate::error::TidepoolError;
@@ -12,7 +13,9 @@ const ONE_HOUR: u32 = 3_600;
 const THIRTY_DAYS: u32 = 30 * 24 * ONE_HOUR;
 
 /// Guards applied to every Pyth price a pool or market reads.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
+)]
 pub struct OracleGuards {
     /// Oldest acceptable publish time, seconds before now. `1..=3600`.
     pub max_age_seconds: u32,
@@ -41,7 +44,9 @@ impl OracleGuards {
 }
 
 /// Pool parameters (`create_pool`, `update_pool_params`).
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
+)]
 pub struct PoolParams {
     /// Guards for the settlement token's own price feed.
     pub settlement_oracle: OracleGuards,
@@ -109,7 +114,9 @@ impl PoolParams {
 }
 
 /// Market parameters (`create_market`, `update_market_params`). Rates are per year.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
+)]
 pub struct MarketParams {
     pub oracle: OracleGuards,
 

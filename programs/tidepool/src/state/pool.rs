@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use tidepool_layout::{Fixed, FixedAccount};
 
 use super::PoolParams;
 use crate::constants::{MAX_MARKETS_PER_POOL, POOL_SEED};
@@ -10,8 +11,7 @@ use crate::math::{mul_div, MathResult, Rounding, SafeMath, BPS_DENOMINATOR};
 /// Accounting identity (SPEC 7.1), in settlement base units:
 /// `vault balance = lp_balance + total_collateral + protocol_fees_owed + pending_deposits
 /// (+ donations)`.
-#[account]
-#[derive(InitSpace, Debug)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Fixed, FixedAccount)]
 pub struct Pool {
     /// Layout version (`ACCOUNT_VERSION`).
     pub version: u8,

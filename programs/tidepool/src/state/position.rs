@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use tidepool_layout::{Fixed, FixedAccount};
 
 use super::{BoundPrices, Contribution, Market, Pool};
 use crate::math::margin::MarginRatios;
@@ -13,7 +14,9 @@ use crate::math::valuation::{
 use crate::math::{bps_of, mul_div, to_i64, to_u64, MathResult, Rounding, SafeMath};
 
 /// Long or short.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
+)]
 pub enum Side {
     Long,
     Short,
@@ -33,8 +36,7 @@ impl Side {
 }
 
 /// One trader's position on one side of one market. PDA `["position", market, owner, side]`.
-#[account]
-#[derive(InitSpace, Debug)]
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, InitSpace, Debug, Fixed, FixedAccount)]
 pub struct Position {
     /// Layout version (`ACCOUNT_VERSION`); 0 while the account is being opened.
     pub version: u8,

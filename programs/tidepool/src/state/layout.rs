@@ -82,6 +82,29 @@ impl<const N: usize> Fixed for [Pubkey; N] {
     }
 }
 
+/// Borsh decoding through `Fixed`, for the types that are also instruction arguments (Anchor
+/// decodes arguments with Borsh): `LEN` bytes from the reader, then `Fixed::read`. Borsh's
+/// derive would put a length check and an error path at every field.
+macro_rules! borsh_via_fixed {
+    ($($ty:ty),*) => {$(
+        impl AnchorDeserialize for $ty {
+            fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+                let mut bytes = [0u8; <$ty as Fixed>::LEN];
+                reader.read_exact(&mut bytes)?;
+                <$ty as Fixed>::read(&bytes).ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid value")
+                })
+            }
+        }
+    )*};
+}
+borsh_via_fixed!(
+    crate::state::OracleGuards,
+    crate::state::PoolParams,
+    crate::state::MarketParams,
+    crate::state::Side
+);
+
 /// `AccountDeserialize::try_deserialize`'s discriminator check, with `#[account]`'s errors.
 pub fn check_discriminator<T: Discriminator>(buf: &[u8], name: &'static str) -> Result<()> {
     let Some(given) = buf.get(..T::DISCRIMINATOR.len()) else {
@@ -110,7 +133,9 @@ pub fn write_account<T: Fixed + Discriminator>(account: &T, bytes: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Config, LiquidityRequest, Market, Pool, Position};
+    use crate::state::{
+        Config, LiquidityRequest, Market, MarketParams, Pool, PoolParams, Position, Side,
+    };
     use anchor_lang::{AccountDeserialize, AccountSerialize};
     use proptest::prelude::*;
 
@@ -176,6 +201,35 @@ mod tests {
             same_as_borsh::<LiquidityRequest>(&body::<LiquidityRequest>(&seed, Some((2, 2))));
         }
     }
+
+    /// Instruction arguments decode through `Fixed` (`borsh_via_fixed!`): what the derived
+    /// Borsh encoder writes comes back, a short input or an unknown variant is an error.
+    #[test]
+    fn arguments_decode_what_borsh_encodes() {
+        let mut market = vec![0u8; Market::LEN];
+        for (i, b) in market.iter_mut().enumerate() {
+            *b = (i * 37 % 251) as u8;
+        }
+        let market = Market::deserialize(&mut &market[..]).unwrap();
+        let bytes = market.params.try_to_vec_for_test();
+        assert_eq!(MarketParams::try_from_slice(&bytes).unwrap(), market.params);
+        assert!(MarketParams::try_from_slice(&bytes[..bytes.len() - 1]).is_err());
+        let pool = Pool::deserialize(&mut &vec![7u8; Pool::LEN][..]).unwrap();
+        let bytes = pool.params.try_to_vec_for_test();
+        assert_eq!(PoolParams::try_from_slice(&bytes).unwrap(), pool.params);
+        assert_eq!(Side::try_from_slice(&[0]).unwrap(), Side::Long);
+        assert_eq!(Side::try_from_slice(&[1]).unwrap(), Side::Short);
+        assert!(Side::try_from_slice(&[2]).is_err());
+    }
+
+    trait ToVec: AnchorSerialize {
+        fn try_to_vec_for_test(&self) -> Vec<u8> {
+            let mut bytes = Vec::new();
+            self.serialize(&mut bytes).unwrap();
+            bytes
+        }
+    }
+    impl<T: AnchorSerialize> ToVec for T {}
 
     #[test]
     fn sizes_are_the_declared_ones() {

@@ -13,9 +13,7 @@ const ONE_HOUR: u32 = 3_600;
 const THIRTY_DAYS: u32 = 30 * 24 * ONE_HOUR;
 
 /// Guards applied to every Pyth price a pool or market reads.
-#[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
-)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed)]
 pub struct OracleGuards {
     /// Oldest acceptable publish time, seconds before now. `1..=3600`.
     pub max_age_seconds: u32,
@@ -44,9 +42,7 @@ impl OracleGuards {
 }
 
 /// Pool parameters (`create_pool`, `update_pool_params`).
-#[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
-)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed)]
 pub struct PoolParams {
     /// Guards for the settlement token's own price feed.
     pub settlement_oracle: OracleGuards,
@@ -114,9 +110,7 @@ impl PoolParams {
 }
 
 /// Market parameters (`create_market`, `update_market_params`). Rates are per year.
-#[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
-)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed)]
 pub struct MarketParams {
     pub oracle: OracleGuards,
 

@@ -14,9 +14,7 @@ use crate::math::valuation::{
 use crate::math::{bps_of, mul_div, to_i64, to_u64, MathResult, Rounding, SafeMath};
 
 /// Long or short.
-#[derive(
-    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed,
-)]
+#[derive(AnchorSerialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace, Fixed)]
 pub enum Side {
     Long,
     Short,

@@ -699,6 +699,25 @@ async fn look_alike_trading_accounts_are_refused() {
         f.env.send(&[ixn], &[&t.user]).await,
         TidepoolError::MarketPoolMismatch,
     );
+    // Mallory's open_position with its position slot on another mutable account of the
+    // instruction (the pool) or on the victim's position: the position carries `dup`, so
+    // its PDA seeds are what refuse it.
+    for wrong in [f.pool.key, victim_position] {
+        let mut ixn = ix::open_position(
+            &mallory.user.pubkey(),
+            &f.market_keys(0),
+            &mallory.token,
+            Long,
+            1_500 * USDC,
+            300 * USDC,
+            u64::MAX,
+        );
+        ixn.accounts[4].pubkey = wrong;
+        assert_error(
+            f.env.send(&[ixn], &[&mallory.user]).await,
+            AnchorError::ConstraintSeeds,
+        );
+    }
     // Another pool's vault.
     let mut ixn = ix::open_position(
         &t.user.pubkey(),

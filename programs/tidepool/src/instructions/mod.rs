@@ -7,7 +7,8 @@
 //!   every account of those types is a real one, and a derivation costs ~1.5k CU.
 //!   Markets are tied to their pool (`has_one`), positions and LP requests to their owner
 //!   by their seeds.
-//! - Every mutable account carries `dup`, which turns off Anchor's duplicate-mutable check
+//! - Every mutable account that Anchor writes back carries `dup` (open_position's
+//!   `init_if_needed` position too), which turns off Anchor's duplicate-mutable check
 //!   (a SipHash `HashSet` built on every instruction: ~7k CU, and its code in every
 //!   handler). Duplicates cannot do what that check guards against: a struct holds at most
 //!   one account of each program-owned type, whose discriminator tells them apart, and

@@ -23,7 +23,7 @@ pub struct OpenPosition<'info> {
     pub pool: Box<Account<'info, Pool>>,
     #[account(mut, dup, has_one = pool @ TidepoolError::MarketPoolMismatch)]
     pub market: Box<Account<'info, Market>>,
-    #[account(init_if_needed, payer = owner, space = Position::SIZE,
+    #[account(init_if_needed, dup, payer = owner, space = Position::SIZE,
         seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref(), &[side.seed()]],
         bump)]
     pub position: Box<Account<'info, Position>>,

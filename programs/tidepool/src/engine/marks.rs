@@ -32,12 +32,50 @@ pub fn read_price(
         pyth_solana_receiver_sdk::ID,
         TidepoolError::OracleWrongOwner
     );
-    let update = {
-        let data = info.try_borrow_data()?;
-        PriceUpdateV2::try_deserialize(&mut &data[..])
-            .map_err(|_| error!(TidepoolError::OracleInvalidAccount))?
-    };
+    let update = decode_price_update(&info.try_borrow_data()?)
+        .ok_or_else(|| error!(TidepoolError::OracleInvalidAccount))?;
     validate_price_update(&update, feed_id, guards, last_publish_time, now)
+}
+
+/// A `PriceUpdateV2` account's data decoded as its Borsh derive does (`None` where that
+/// fails), but at offsets: the only variable part is the verification level (one byte for
+/// `Full`, two for `Partial`), so every field is at one of two constant offsets. Borsh goes
+/// field by field with a length check and an error path at each, on every price read.
+pub fn decode_price_update(data: &[u8]) -> Option<PriceUpdateV2> {
+    use pyth_solana_receiver_sdk::price_update::PriceFeedMessage;
+    fn at<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
+        data.get(offset..offset + N)?.try_into().ok()
+    }
+    if data.get(..8)? != PriceUpdateV2::DISCRIMINATOR {
+        return None;
+    }
+    let (verification_level, m) = match *data.get(40)? {
+        0 => (
+            VerificationLevel::Partial {
+                num_signatures: *data.get(41)?,
+            },
+            42,
+        ),
+        1 => (VerificationLevel::Full, 41),
+        _ => return None,
+    };
+    // The message (84 bytes) and `posted_slot` follow; one check covers every read below.
+    data.get(m..m + 92)?;
+    Some(PriceUpdateV2 {
+        write_authority: Pubkey::new_from_array(at(data, 8)?),
+        verification_level,
+        price_message: PriceFeedMessage {
+            feed_id: at(data, m)?,
+            price: i64::from_le_bytes(at(data, m + 32)?),
+            conf: u64::from_le_bytes(at(data, m + 40)?),
+            exponent: i32::from_le_bytes(at(data, m + 48)?),
+            publish_time: i64::from_le_bytes(at(data, m + 52)?),
+            prev_publish_time: i64::from_le_bytes(at(data, m + 60)?),
+            ema_price: i64::from_le_bytes(at(data, m + 68)?),
+            ema_conf: u64::from_le_bytes(at(data, m + 76)?),
+        },
+        posted_slot: u64::from_le_bytes(at(data, m + 84)?),
+    })
 }
 
 /// The checks of `read_price` on an already decoded update (what off-chain tools run on
@@ -140,4 +178,41 @@ pub fn mark_market(
     pool.checkpoint_utilization(now)?;
     market.accrue(now, pool.utilization_integral)?;
     Ok((price, settlement))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::AccountDeserialize;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `decode_price_update` accepts exactly what `PriceUpdateV2`'s Borsh decoding
+        /// accepts, and decodes the same update: both verification levels, an unknown level,
+        /// data cut anywhere, a wrong discriminator.
+        #[test]
+        fn decodes_as_borsh(
+            body in prop::collection::vec(any::<u8>(), 0..140),
+            level in 0u8..4,
+            wrong_discriminator in proptest::bool::weighted(0.1),
+        ) {
+            let mut data = PriceUpdateV2::DISCRIMINATOR.to_vec();
+            if wrong_discriminator {
+                data[0] ^= 1;
+            }
+            data.extend_from_slice(&body);
+            if data.len() > 40 {
+                data[40] = level.min(2);
+            }
+            let borsh = PriceUpdateV2::try_deserialize(&mut &data[..]).ok();
+            let ours = decode_price_update(&data);
+            let fields = |u: PriceUpdateV2| {
+                format!(
+                    "{} {:?} {:?} {}",
+                    u.write_authority, u.verification_level, u.price_message, u.posted_slot
+                )
+            };
+            prop_assert_eq!(borsh.map(fields), ours.map(fields));
+        }
+    }
 }

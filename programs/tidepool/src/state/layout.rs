@@ -4,9 +4,11 @@
 //! sits at a constant offset. Borsh's derived code still reads and writes one field at a
 //! time through a reader or writer that checks the remaining length and can fail at every
 //! field. `Fixed` (derived with `tidepool_layout::Fixed`) is the same bytes with one length
-//! check per account: on SBF that is about a third of the code (README, Cost) and fewer
-//! compute units on every instruction. The tests below check that, for every account type,
-//! `Fixed` and Borsh give the same bytes, and that the bytes round-trip.
+//! check per account. On SBF that made the `.so` 5 % smaller and every instruction cheaper
+//! (open_position and liquidate by 8k compute units; README, Cost). The tests below check
+//! that, for every account type, `Fixed` and Borsh accept the same bytes, decode the same
+//! values and write the same bytes, and that the instruction arguments decoded through
+//! `Fixed` read back what Borsh writes.
 
 use anchor_lang::error::ErrorCode;
 use anchor_lang::prelude::*;

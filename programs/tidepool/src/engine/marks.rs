@@ -59,22 +59,22 @@ pub fn decode_price_update(data: &[u8]) -> Option<PriceUpdateV2> {
         1 => (VerificationLevel::Full, 41),
         _ => return None,
     };
-    // The message (84 bytes) and `posted_slot` follow; one check covers every read below.
-    data.get(m..m + 92)?;
+    // The message (84 bytes) and `posted_slot` follow, at constant offsets within `tail`.
+    let tail = data.get(m..m + 92)?;
     Some(PriceUpdateV2 {
         write_authority: Pubkey::new_from_array(at(data, 8)?),
         verification_level,
         price_message: PriceFeedMessage {
-            feed_id: at(data, m)?,
-            price: i64::from_le_bytes(at(data, m + 32)?),
-            conf: u64::from_le_bytes(at(data, m + 40)?),
-            exponent: i32::from_le_bytes(at(data, m + 48)?),
-            publish_time: i64::from_le_bytes(at(data, m + 52)?),
-            prev_publish_time: i64::from_le_bytes(at(data, m + 60)?),
-            ema_price: i64::from_le_bytes(at(data, m + 68)?),
-            ema_conf: u64::from_le_bytes(at(data, m + 76)?),
+            feed_id: at(tail, 0)?,
+            price: i64::from_le_bytes(at(tail, 32)?),
+            conf: u64::from_le_bytes(at(tail, 40)?),
+            exponent: i32::from_le_bytes(at(tail, 48)?),
+            publish_time: i64::from_le_bytes(at(tail, 52)?),
+            prev_publish_time: i64::from_le_bytes(at(tail, 60)?),
+            ema_price: i64::from_le_bytes(at(tail, 68)?),
+            ema_conf: u64::from_le_bytes(at(tail, 76)?),
         },
-        posted_slot: u64::from_le_bytes(at(data, m + 84)?),
+        posted_slot: u64::from_le_bytes(at(tail, 84)?),
     })
 }
 
